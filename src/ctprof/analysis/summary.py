@@ -1,0 +1,286 @@
+"""Totals over a run or over a window of it (the delta).
+
+Counters: last minus first, computed as the sum of the increases between
+consecutive samples. A counter that goes backwards (a reset) is listed under
+``counter_resets`` and its fall is not subtracted. Gauges: min, mean, max.
+The keys listed in SUMMARY_KEYS are documented and stable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .. import catalog
+from ..catalog import CONTAINER, HOST, PROCESS
+
+# Stable keys of summary.json that scripts may rely on (more may be added).
+SUMMARY_KEYS = (
+    "exit_code",
+    "elapsed_seconds",
+    "container.cpu_seconds",
+    "container.cpu_user_seconds",
+    "container.cpu_system_seconds",
+    "container.memory_peak_bytes",
+    "container.io_read_bytes",
+    "container.io_write_bytes",
+    "container.network_receive_bytes",
+    "container.network_transmit_bytes",
+    "container.processes_max",
+    "container.oom_kills",
+    "container.cpu_throttled_seconds",
+    *(f"host.cpu_mode_percent.{mode}" for mode in catalog.CPU_MODES_PARTITION),
+    "processes",
+)
+
+TOP_PROCESSES = 10
+
+_m = catalog.get  # short alias: every name below is checked against the catalog
+
+
+def counter_increase(
+    values: Iterable[float | None], from_zero: bool = False
+) -> tuple[float | None, int]:
+    """Return (total increase, number of resets) over a series of readings."""
+    total = 0.0
+    resets = 0
+    previous: float | None = 0.0 if from_zero else None
+    seen = False
+    for value in values:
+        if value is None:
+            continue
+        seen = True
+        if previous is not None:
+            if value >= previous:
+                total += value - previous
+            else:
+                resets += 1
+                total += value  # counted again from zero after the reset
+        previous = value
+    if not seen:
+        return None, 0
+    return total, resets
+
+
+def gauge_stats(values: Iterable[float | None]) -> dict | None:
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    return {
+        "min": min(present),
+        "mean": sum(present) / len(present),
+        "max": max(present),
+    }
+
+
+def _series(samples: list[dict], level: str, name: str) -> list:
+    return [s[level].get(name) for s in samples if isinstance(s.get(level), dict)]
+
+
+def _group_series(
+    samples: list[dict], level: str, group: str, name: str
+) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for s in samples:
+        groups = s.get(level, {}) if isinstance(s.get(level), dict) else {}
+        for label, values in (groups.get(group) or {}).items():
+            out.setdefault(label, []).append(values.get(name))
+    return out
+
+
+def _group_total(
+    samples: list[dict], level: str, group: str, name: str, from_zero: bool
+) -> float | None:
+    """Sum of a labelled counter's increases over all labels."""
+    total = None
+    for values in _group_series(samples, level, group, name).values():
+        inc, _ = counter_increase(values, from_zero)
+        if inc is not None:
+            total = (total or 0.0) + inc
+    return total
+
+
+def metric_deltas(
+    samples: list[dict], container_from_zero: bool = False
+) -> tuple[dict, list[str]]:
+    """Return {column name: delta or gauge stats} for every recorded metric."""
+    out: dict[str, dict] = {}
+    resets: list[str] = []
+    for level in (HOST, CONTAINER):
+        from_zero = container_from_zero and level == CONTAINER
+        for m in catalog.by_level(level):
+            if m.group is None:
+                series = {None: _series(samples, level, m.name)}
+            else:
+                series = _group_series(samples, level, m.group, m.name)
+            for label, values in series.items():
+                column = catalog.column_name(level, m.name, label)
+                if m.is_counter:
+                    inc, n_resets = counter_increase(values, from_zero)
+                    if inc is None:
+                        continue
+                    out[column] = {"kind": m.kind, "unit": m.unit, "delta": inc}
+                    if n_resets:
+                        resets.append(column)
+                else:
+                    stats = gauge_stats(values)
+                    if stats is None:
+                        continue
+                    out[column] = {"kind": m.kind, "unit": m.unit, **stats}
+    return out, resets
+
+
+def cpu_mode_percent(samples: list[dict]) -> dict[str, float | None]:
+    deltas = {}
+    for mode in catalog.CPU_MODES_PARTITION:
+        inc, _ = counter_increase(
+            _series(samples, HOST, catalog.host_cpu_mode_metric(mode))
+        )
+        deltas[mode] = inc
+    present = [v for v in deltas.values() if v is not None]
+    total = sum(present)
+    if not present or total <= 0:
+        return {mode: None for mode in deltas}
+    return {
+        mode: None if v is None else round(100.0 * v / total, 3)
+        for mode, v in deltas.items()
+    }
+
+
+def process_totals(samples: list[dict], run_start_wall: float | None) -> list[dict]:
+    """Aggregate process rows per (pid, start time), busiest first.
+
+    A process that started after the run began is counted from zero; one that
+    was already running is counted from the first time it was seen.
+    """
+    columns = catalog.PROCESS_COLUMNS
+    index = {name: i for i, name in enumerate(columns)}
+    info: dict[tuple[int, float], dict] = {}
+    first: dict[tuple, list] = {}
+    last: dict[tuple, list] = {}
+    peak_rss: dict[tuple, float] = {}
+    for s in samples:
+        for item in s.get("new_processes", ()):
+            info[(item["pid"], item["start_time_seconds"])] = item
+        for row in s.get("processes") or ():
+            key = (row[0], row[1])
+            first.setdefault(key, row)
+            last[key] = row
+            rss = (
+                row[index["resident_memory_peak_bytes"]]
+                or row[index["resident_memory_bytes"]]
+                or 0
+            )
+            peak_rss[key] = max(peak_rss.get(key, 0), rss)
+    cpu_names = ("cpu_user_seconds_total", "cpu_system_seconds_total")
+    io_names = (
+        "read_bytes_total",
+        "write_bytes_total",
+        "rchar_bytes_total",
+        "wchar_bytes_total",
+    )
+    out = []
+    for key, end in last.items():
+        start_row = first[key]
+        from_zero = run_start_wall is not None and key[1] >= run_start_wall - 0.01
+
+        def delta(name: str, start_row=start_row, end=end, from_zero=from_zero):
+            i = index[name]
+            base = 0 if from_zero else start_row[i]
+            if end[i] is None or base is None:
+                return None
+            return max(end[i] - base, 0)
+
+        user, system = (delta(n) for n in cpu_names)
+        entry = {
+            "pid": key[0],
+            "name": end[index["name"]],
+            "cmdline": info.get(key, {}).get("cmdline", ""),
+            "start_time_seconds": key[1],
+            "cpu_seconds": None
+            if user is None or system is None
+            else round(user + system, 6),
+            "cpu_user_seconds": user,
+            "cpu_system_seconds": system,
+            "memory_peak_bytes": peak_rss.get(key),
+        }
+        for name in io_names:
+            entry[name.replace("_total", "")] = delta(name)
+        out.append(entry)
+    out.sort(key=lambda e: e["cpu_seconds"] or 0, reverse=True)
+    return out
+
+
+def _max_of(stats: dict | None) -> float | None:
+    return None if stats is None else stats["max"]
+
+
+def summarize(meta: dict, samples: list[dict]) -> dict:
+    """Compute summary.json for a run (or a window of samples of it)."""
+    container_from_zero = bool(meta.get("target", {}).get("counters_start_at_zero"))
+    metrics, resets = metric_deltas(samples, container_from_zero)
+
+    def delta(level: str, name: str) -> float | None:
+        _m(level, name)
+        entry = metrics.get(catalog.column_name(level, name))
+        return None if entry is None else entry["delta"]
+
+    def gauge(level: str, name: str) -> dict | None:
+        _m(level, name)
+        entry = metrics.get(catalog.column_name(level, name))
+        return None if entry is None else entry
+
+    peak = _max_of(gauge(CONTAINER, "memory_peak_bytes"))
+    usage_max = _max_of(gauge(CONTAINER, "memory_usage_bytes"))
+    if peak is None or (usage_max is not None and usage_max > peak):
+        peak = usage_max
+    elapsed = None
+    if len(samples) >= 2:
+        elapsed = round(samples[-1]["mono"] - samples[0]["mono"], 6)
+    container = {
+        "cpu_seconds": delta(CONTAINER, "cpu_usage_seconds_total"),
+        "cpu_user_seconds": delta(CONTAINER, "cpu_user_seconds_total"),
+        "cpu_system_seconds": delta(CONTAINER, "cpu_system_seconds_total"),
+        "memory_peak_bytes": peak,
+        "io_read_bytes": delta(CONTAINER, "io_read_bytes_total"),
+        "io_write_bytes": delta(CONTAINER, "io_write_bytes_total"),
+        "network_receive_bytes": _group_total(
+            samples, CONTAINER, "net", "network_receive_bytes_total", False
+        ),
+        "network_transmit_bytes": _group_total(
+            samples, CONTAINER, "net", "network_transmit_bytes_total", False
+        ),
+        "processes_max": _max_of(gauge(CONTAINER, "processes")),
+        "oom_kills": delta(CONTAINER, "memory_oom_kills_total"),
+        "cpu_throttled_seconds": delta(CONTAINER, "cpu_throttled_seconds_total"),
+    }
+    processes = (
+        process_totals(samples, samples[0]["t"] if samples else None)
+        if _has_level(samples, PROCESS)
+        else []
+    )
+    return {
+        "exit_code": meta.get("exit_code"),
+        "elapsed_seconds": elapsed,
+        "samples": len(samples),
+        "missed_deadlines": meta.get("missed_deadlines"),
+        "container": container,
+        "host": {"cpu_mode_percent": cpu_mode_percent(samples)},
+        "processes": processes[:TOP_PROCESSES],
+        "counter_resets": resets,
+        "metrics": metrics,
+    }
+
+
+def _has_level(samples: list[dict], level: str) -> bool:
+    key = "processes" if level == PROCESS else level
+    return any(key in s for s in samples)
+
+
+def lookup(summary: dict, dotted: str):
+    """Return a value of a summary by dotted key ("container.cpu_seconds")."""
+    value = summary
+    for part in dotted.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value

@@ -1,0 +1,402 @@
+"""Read one cgroup's counters from whichever of v1 and v2 carries each controller.
+
+``CgroupReader.read()`` returns the container-level sources named in the
+catalog ("cg_cpu", "cg_memory", ...) with values already in base units
+(seconds, bytes), so the same catalog entry serves v1 and v2. A source the
+kernel does not offer is left out and its reason is kept in ``unavailable``.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+
+from ..errors import ParseError
+from . import cgroupfs as cg
+from .fileio import FileCache
+from .procfs import parse_key_value, parse_pressure
+
+log = logging.getLogger(__name__)
+
+Source = dict[str, float | None]
+
+
+class CgroupReader:
+    """Reader of the container-level sources for one cgroup.
+
+    ``dirs`` maps v1 controller names and cg.UNIFIED to directories, as
+    returned by cgroupfs.cgroup_dirs().
+    """
+
+    def __init__(self, dirs: dict[str, str], cache: FileCache | None = None) -> None:
+        self.dirs = dict(dirs)
+        self.cache = cache or FileCache()
+        self.unavailable: dict[str, str] = {}
+        unified = self.dirs.get(cg.UNIFIED)
+        self._v2_controllers: frozenset[str] = frozenset()
+        if unified is not None:
+            try:
+                text = self.cache.read(os.path.join(unified, "cgroup.controllers"))
+                self._v2_controllers = frozenset(text.decode().split())
+            except OSError:
+                pass
+
+    # -- helpers ---------------------------------------------------------
+    def _file(self, controller: str, name: str) -> bytes | None:
+        directory = self.dirs.get(controller)
+        if directory is None:
+            return None
+        path = os.path.join(directory, name)
+        try:
+            return self.cache.read(path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if exc.errno in (errno.ENODEV, errno.EOPNOTSUPP, errno.ENOENT):
+                return None
+            raise
+
+    def _v2_has(self, controller: str) -> bool:
+        return cg.UNIFIED in self.dirs and controller in self._v2_controllers
+
+    def _path(self, controller: str, name: str) -> str:
+        return os.path.join(self.dirs.get(controller, "?"), name)
+
+    def _missing(self, source: str, reason: str) -> None:
+        self.unavailable.setdefault(source, reason)
+
+    # -- sources ---------------------------------------------------------
+    def read(self) -> dict[str, object]:
+        """Read every source; values are floats in base units, or None."""
+        out: dict[str, object] = {}
+        for source, reader in (
+            ("cg_cpu", self._cpu),
+            ("cg_percpu", self._percpu),
+            ("cg_throttle", self._throttle),
+            ("cg_cpu_limit", self._cpu_limit),
+            ("cg_cpuset", self._cpuset),
+            ("cg_memory", self._memory),
+            ("cg_io", self._io),
+            ("cg_pids", self._pids),
+            ("cg_pressure", self._pressure),
+        ):
+            try:
+                value = reader()
+            except ParseError as exc:
+                self._missing(source, f"unreadable: {exc}")
+                continue
+            if value is not None:
+                out[source] = value
+        io = out.get("cg_io")
+        if isinstance(io, dict):
+            totals: dict[str, float] = {}
+            for fields in io.values():
+                for key, value in fields.items():
+                    totals[key] = totals.get(key, 0) + value
+            out["cg_io_sum"] = totals
+        return out
+
+    def _cpu(self) -> Source | None:
+        usage = self._file("cpuacct", "cpuacct.usage")
+        if usage is not None:
+            out: Source = {
+                "usage": cg._num(self._path("cpuacct", "cpuacct.usage"), usage.strip())
+                * 1e-9
+            }
+            user = self._file("cpuacct", "cpuacct.usage_user")
+            system = self._file("cpuacct", "cpuacct.usage_sys")
+            if user is not None and system is not None:
+                out["user"] = (
+                    cg._num(self._path("cpuacct", "cpuacct.usage_user"), user.strip())
+                    * 1e-9
+                )
+                out["system"] = (
+                    cg._num(self._path("cpuacct", "cpuacct.usage_sys"), system.strip())
+                    * 1e-9
+                )
+            else:
+                self._missing(
+                    "cg_cpu.user",
+                    "cpuacct.usage_user/usage_sys need Linux 4.7 or later",
+                )
+            return out
+        data = self._file(cg.UNIFIED, "cpu.stat")
+        if data is not None:
+            stat = parse_key_value(data, self._path(cg.UNIFIED, "cpu.stat"))
+            return {
+                "usage": stat["usage_usec"] * 1e-6 if "usage_usec" in stat else None,
+                "user": stat["user_usec"] * 1e-6 if "user_usec" in stat else None,
+                "system": stat["system_usec"] * 1e-6 if "system_usec" in stat else None,
+            }
+        self._missing(
+            "cg_cpu", "no cpuacct (v1) cgroup and no v2 cpu.stat for this cgroup"
+        )
+        return None
+
+    def _percpu(self) -> dict[str, Source] | None:
+        data = self._file("cpuacct", "cpuacct.usage_percpu")
+        if data is None:
+            self._missing("cg_percpu", "only cgroup v1 cpuacct reports usage per CPU")
+            return None
+        values = cg.parse_int_list(data, self._path("cpuacct", "cpuacct.usage_percpu"))
+        return {str(i): {"usage": v * 1e-9} for i, v in enumerate(values)}
+
+    def _throttle(self) -> Source | None:
+        data = self._file("cpu", "cpu.stat")
+        if data is not None:
+            stat = parse_key_value(data, self._path("cpu", "cpu.stat"))
+            return {
+                "nr_periods": stat.get("nr_periods"),
+                "nr_throttled": stat.get("nr_throttled"),
+                "throttled": stat["throttled_time"] * 1e-9
+                if "throttled_time" in stat
+                else None,
+            }
+        if self._v2_has("cpu"):
+            data = self._file(cg.UNIFIED, "cpu.stat")
+            if data is not None:
+                stat = parse_key_value(data, self._path(cg.UNIFIED, "cpu.stat"))
+                return {
+                    "nr_periods": stat.get("nr_periods"),
+                    "nr_throttled": stat.get("nr_throttled"),
+                    "throttled": stat["throttled_usec"] * 1e-6
+                    if "throttled_usec" in stat
+                    else None,
+                }
+        self._missing(
+            "cg_throttle", "the cpu controller is not available for this cgroup"
+        )
+        return None
+
+    def _cpu_limit(self) -> Source | None:
+        quota = self._file("cpu", "cpu.cfs_quota_us")
+        period = self._file("cpu", "cpu.cfs_period_us")
+        if quota is not None and period is not None:
+            q = cg.parse_int_or_max(quota, self._path("cpu", "cpu.cfs_quota_us"))
+            p = cg.parse_int_or_max(period, self._path("cpu", "cpu.cfs_period_us"))
+            return {
+                "quota": None if q is None else q * 1e-6,
+                "period": None if p is None else p * 1e-6,
+            }
+        if self._v2_has("cpu"):
+            data = self._file(cg.UNIFIED, "cpu.max")
+            if data is not None:
+                q, p = cg.parse_cpu_max(data, self._path(cg.UNIFIED, "cpu.max"))
+                return {"quota": None if q is None else q * 1e-6, "period": p * 1e-6}
+        self._missing(
+            "cg_cpu_limit", "the cpu controller is not available for this cgroup"
+        )
+        return None
+
+    def _cpuset(self) -> Source | None:
+        for controller, name in (
+            ("cpuset", "cpuset.effective_cpus"),
+            ("cpuset", "cpuset.cpus"),
+            (cg.UNIFIED, "cpuset.cpus.effective"),
+        ):
+            data = self._file(controller, name)
+            if data is not None:
+                return {"cpus": cg.parse_cpu_list(data, self._path(controller, name))}
+        self._missing(
+            "cg_cpuset", "the cpuset controller is not available for this cgroup"
+        )
+        return None
+
+    def _memory(self) -> Source | None:
+        if "memory" in self.dirs:
+            return self._memory_v1()
+        if self._v2_has("memory"):
+            return self._memory_v2()
+        self._missing(
+            "cg_memory", "the memory controller is not available for this cgroup"
+        )
+        return None
+
+    def _memory_v1(self) -> Source:
+        def one(name: str) -> int | None:
+            data = self._file("memory", name)
+            return (
+                None
+                if data is None
+                else cg.parse_int_or_max(data, self._path("memory", name))
+            )
+
+        stat_data = self._file("memory", "memory.stat") or b""
+        stat = parse_key_value(stat_data, self._path("memory", "memory.stat"))
+        usage = one("memory.usage_in_bytes")
+        inactive = stat.get("total_inactive_file")
+        oom_data = self._file("memory", "memory.oom_control") or b""
+        oom = parse_key_value(oom_data, self._path("memory", "memory.oom_control"))
+        if "oom_kill" not in oom:
+            self._missing(
+                "cg_memory.oom_kill",
+                "memory.oom_control reports oom_kill from Linux 4.13",
+            )
+        self._missing(
+            "cg_memory.oom",
+            "cgroup v1 does not count OOM events; memory_oom_kills_total counts kills",
+        )
+        return {
+            "usage": usage,
+            "working_set": _working_set(usage, inactive),
+            "peak": one("memory.max_usage_in_bytes"),
+            "limit": one("memory.limit_in_bytes"),
+            "rss": stat.get("total_rss"),
+            "cache": stat.get("total_cache"),
+            "swap": stat.get("total_swap"),
+            "pgfault": stat.get("total_pgfault"),
+            "pgmajfault": stat.get("total_pgmajfault"),
+            "oom": None,
+            "oom_kill": oom.get("oom_kill"),
+        }
+
+    def _memory_v2(self) -> Source:
+        def one(name: str) -> int | None:
+            data = self._file(cg.UNIFIED, name)
+            return (
+                None
+                if data is None
+                else cg.parse_int_or_max(data, self._path(cg.UNIFIED, name))
+            )
+
+        stat_data = self._file(cg.UNIFIED, "memory.stat") or b""
+        stat = parse_key_value(stat_data, self._path(cg.UNIFIED, "memory.stat"))
+        events_data = self._file(cg.UNIFIED, "memory.events") or b""
+        events = parse_key_value(events_data, self._path(cg.UNIFIED, "memory.events"))
+        usage = one("memory.current")
+        peak = one("memory.peak")
+        if self._file(cg.UNIFIED, "memory.peak") is None:
+            self._missing("cg_memory.peak", "memory.peak needs Linux 5.19 or later")
+        swap = None
+        if self._file(cg.UNIFIED, "memory.swap.current") is None:
+            self._missing(
+                "cg_memory.swap", "memory.swap.current is missing (swap accounting off)"
+            )
+        else:
+            swap = one("memory.swap.current")
+        return {
+            "usage": usage,
+            "working_set": _working_set(usage, stat.get("inactive_file")),
+            "peak": peak,
+            "limit": one("memory.max"),
+            "rss": stat.get("anon"),
+            "cache": stat.get("file"),
+            "swap": swap,
+            "pgfault": stat.get("pgfault"),
+            "pgmajfault": stat.get("pgmajfault"),
+            "oom": events.get("oom"),
+            "oom_kill": events.get("oom_kill"),
+        }
+
+    def _io(self) -> dict[str, dict[str, float]] | None:
+        if "blkio" in self.dirs:
+            name_b = "blkio.throttle.io_service_bytes_recursive"
+            name_o = "blkio.throttle.io_serviced_recursive"
+            data_b = self._file("blkio", name_b)
+            data_o = self._file("blkio", name_o)
+            if data_b is None or data_o is None:
+                self._missing("cg_io", f"{name_b} is missing from the blkio cgroup")
+                return None
+            bytes_ = cg.parse_blkio_v1(data_b, self._path("blkio", name_b))
+            ops = cg.parse_blkio_v1(data_o, self._path("blkio", name_o))
+            out: dict[str, dict[str, float]] = {}
+            for dev in set(bytes_) | set(ops):
+                b = bytes_.get(dev, {})
+                o = ops.get(dev, {})
+                out[dev] = {
+                    "rbytes": b.get("Read", 0),
+                    "wbytes": b.get("Write", 0),
+                    "rios": o.get("Read", 0),
+                    "wios": o.get("Write", 0),
+                }
+            return out
+        if self._v2_has("io"):
+            data = self._file(cg.UNIFIED, "io.stat")
+            if data is not None:
+                stats = cg.parse_io_stat_v2(data, self._path(cg.UNIFIED, "io.stat"))
+                return {
+                    dev: {k: f.get(k, 0) for k in ("rbytes", "wbytes", "rios", "wios")}
+                    for dev, f in stats.items()
+                }
+        self._missing(
+            "cg_io",
+            "the blkio (v1) or io (v2) controller is not available for this cgroup",
+        )
+        return None
+
+    def _pids(self) -> Source | None:
+        controller = (
+            "pids"
+            if "pids" in self.dirs
+            else cg.UNIFIED
+            if self._v2_has("pids")
+            else None
+        )
+        if controller is None:
+            self._missing(
+                "cg_pids", "the pids controller is not available for this cgroup"
+            )
+            return None
+        current = self._file(controller, "pids.current")
+        limit = self._file(controller, "pids.max")
+        if current is None:
+            self._missing("cg_pids", "pids.current is missing")
+            return None
+        return {
+            "current": cg.parse_int_or_max(
+                current, self._path(controller, "pids.current")
+            ),
+            "max": None
+            if limit is None
+            else cg.parse_int_or_max(limit, self._path(controller, "pids.max")),
+        }
+
+    def _pressure(self) -> dict[str, dict[str, float]] | None:
+        if cg.UNIFIED not in self.dirs:
+            self._missing(
+                "cg_pressure",
+                "PSI is only reported for cgroup v2 (or the v2 tree of a hybrid host)",
+            )
+            return None
+        out: dict[str, dict[str, float]] = {}
+        for res in ("cpu", "memory", "io"):
+            data = self._file(cg.UNIFIED, f"{res}.pressure")
+            if data is None:
+                self._missing(
+                    f"pressure_{res}",
+                    f"{res}.pressure is missing (kernel without CONFIG_PSI, or before 4.20)",
+                )
+                continue
+            out[res] = parse_pressure(data, self._path(cg.UNIFIED, f"{res}.pressure"))
+        return out
+
+    def procs(self) -> list[int]:
+        """Return the pids in the cgroup and in every cgroup below it."""
+        for controller in ("pids", "cpuacct", "memory", cg.UNIFIED, "cpu", "blkio"):
+            top = self.dirs.get(controller)
+            if top is not None:
+                return _procs_below(top)
+        return []
+
+
+def _working_set(usage: float | None, inactive_file: float | None) -> float | None:
+    if usage is None or inactive_file is None:
+        return None
+    return max(usage - inactive_file, 0)
+
+
+def _procs_below(top: str) -> list[int]:
+    pids: list[int] = []
+    stack = [top]
+    while stack:
+        directory = stack.pop()
+        path = os.path.join(directory, "cgroup.procs")
+        try:
+            with open(path, "rb") as f:
+                pids.extend(cg.parse_int_list(f.read(), path))
+            with os.scandir(directory) as entries:
+                stack.extend(e.path for e in entries if e.is_dir(follow_symlinks=False))
+        except FileNotFoundError:
+            continue  # a child cgroup removed while walking
+    return pids

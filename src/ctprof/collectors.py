@@ -1,0 +1,330 @@
+"""Level collectors: turn parsed kernel files into one sample's catalog metrics.
+
+A collector reads its level once per call and returns a dict keyed by catalog
+names; labelled metrics sit under their group ("disk", "net", "cpu", "io") as
+{label: {metric: value}}. A metric that cannot be read is absent from the
+dict, and ``unavailable`` keeps the reason once per metric.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+
+from . import catalog
+from .catalog import PAGES, TICKS, Metric
+from .collect import procfs
+from .collect.cgroup_reader import CgroupReader
+from .collect.fileio import FileCache
+
+log = logging.getLogger(__name__)
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def resolve_scale(scale: float) -> float:
+    """Return the factor for a catalog scale; integral factors stay ints so
+    that byte counts are written as integers."""
+    if scale == TICKS:
+        return 1.0 / CLOCK_TICKS
+    if scale == PAGES:
+        return PAGE_SIZE
+    if float(scale).is_integer():
+        return int(scale)
+    return scale
+
+
+def scaled(value: float, scale: float) -> float:
+    """Apply a resolved scale, rounding fractions to 1 ns to keep samples short."""
+    if scale == 1:
+        return value
+    if isinstance(scale, int):
+        return value * scale
+    return round(value * scale, 9)
+
+
+def _by_source(
+    metrics: tuple[Metric, ...], group: str | None = None
+) -> dict[str, list[tuple[str, str, float]]]:
+    out: dict[str, list[tuple[str, str, float]]] = {}
+    for m in metrics:
+        if m.group == group and m.source:
+            out.setdefault(m.source, []).append(
+                (m.name, m.field, resolve_scale(m.scale))
+            )
+    return out
+
+
+def _fill(dest: dict, table: list[tuple[str, str, float]], values: dict) -> None:
+    for name, field, scale in table:
+        value = values.get(field)
+        if value is not None:
+            dest[name] = scaled(value, scale)
+
+
+class HostCollector:
+    """Host ("VM") level from /proc: stat, loadavg, meminfo, vmstat, diskstats,
+    net/dev, pressure and cpuinfo."""
+
+    _PARSERS = {
+        "stat": ("stat", procfs.parse_stat),
+        "loadavg": ("loadavg", procfs.parse_loadavg),
+        "meminfo": ("meminfo", procfs.parse_meminfo),
+        "vmstat": ("vmstat", procfs.parse_key_value),
+        "cpuinfo": ("cpuinfo", procfs.parse_cpuinfo_mhz),
+        "pressure_cpu": ("pressure/cpu", procfs.parse_pressure),
+        "pressure_memory": ("pressure/memory", procfs.parse_pressure),
+        "pressure_io": ("pressure/io", procfs.parse_pressure),
+    }
+
+    def __init__(
+        self, proc_root: str = "/proc", cache: FileCache | None = None
+    ) -> None:
+        self.proc_root = proc_root
+        self.cache = cache or FileCache()
+        self.unavailable: dict[str, str] = {}
+        self._scalars = _by_source(catalog.HOST_METRICS)
+        self._disk = _by_source(catalog.HOST_METRICS, "disk")["diskstats"]
+        self._net = _by_source(catalog.HOST_METRICS, "net")["net_dev"]
+
+    def _read(self, rel: str) -> bytes | None:
+        try:
+            return self.cache.read(os.path.join(self.proc_root, rel))
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if exc.errno in (errno.EOPNOTSUPP, errno.EACCES, errno.EPERM):
+                return None
+            raise
+
+    def collect(self) -> dict:
+        out: dict = {}
+        for source, table in self._scalars.items():
+            rel, parser = self._PARSERS[source]
+            data = self._read(rel)
+            if data is None:
+                self._note(table, f"/proc/{rel} is not available on this kernel")
+                continue
+            values = parser(data, os.path.join(self.proc_root, rel))
+            _fill(out, table, values)
+            self._note_missing(
+                out, table, f"/proc/{rel} has no such field on this kernel"
+            )
+        data = self._read("diskstats")
+        if data is not None:
+            disks = procfs.parse_diskstats(data)
+            out["disk"] = {dev: self._group(f, self._disk) for dev, f in disks.items()}
+        data = self._read("net/dev")
+        if data is not None:
+            ifaces = procfs.parse_net_dev(data)
+            out["net"] = {name: self._group(f, self._net) for name, f in ifaces.items()}
+        return out
+
+    @staticmethod
+    def _group(fields: dict, table: list[tuple[str, str, float]]) -> dict:
+        dest: dict = {}
+        _fill(dest, table, fields)
+        return dest
+
+    def _note(self, table: list[tuple[str, str, float]], reason: str) -> None:
+        for name, _, _ in table:
+            self.unavailable.setdefault(name, reason)
+
+    def _note_missing(
+        self, out: dict, table: list[tuple[str, str, float]], reason: str
+    ) -> None:
+        for name, field, _ in table:
+            if name not in out:
+                self.unavailable.setdefault(name, f"{reason}: {field}")
+
+
+class ContainerCollector:
+    """Container level: the target cgroup's counters plus its network namespace."""
+
+    def __init__(self, reader: CgroupReader | None, proc_root: str = "/proc") -> None:
+        self.reader = reader
+        self.proc_root = proc_root
+        self.unavailable: dict[str, str] = {}
+        self._scalars = _by_source(catalog.CONTAINER_METRICS)
+        self._percpu = _by_source(catalog.CONTAINER_METRICS, "cpu")["cg_percpu"]
+        self._io = _by_source(catalog.CONTAINER_METRICS, "io")["cg_io"]
+        self._net = _by_source(catalog.CONTAINER_METRICS, "net")["net_dev"]
+        if reader is None:
+            for m in catalog.CONTAINER_METRICS:
+                if m.source != "net_dev":
+                    self.unavailable[m.name] = (
+                        "no cgroup for this target (process-tree mode)"
+                    )
+
+    def collect(self, netns_pid: int | None, pids: list[int] | None = None) -> dict:
+        out: dict = {}
+        if self.reader is not None:
+            raw = self.reader.read()
+            for res in catalog.PSI_RESOURCES:
+                pressure = raw.get("cg_pressure", {}).get(res)  # type: ignore[union-attr]
+                if pressure is not None:
+                    raw[f"pressure_{res}"] = pressure
+            if pids is None:
+                pids = self.reader.procs()
+            raw["cg_procs"] = {"count": len(pids)}
+            for source, table in self._scalars.items():
+                values = raw.get(source)
+                if isinstance(values, dict):
+                    _fill(out, table, values)
+            if "cg_percpu" in raw:
+                out["cpu"] = {
+                    cpu: HostCollector._group(f, self._percpu)
+                    for cpu, f in raw["cg_percpu"].items()
+                }
+            if "cg_io" in raw:
+                out["io"] = {
+                    dev: HostCollector._group(f, self._io)
+                    for dev, f in raw["cg_io"].items()
+                }
+            self._explain_missing(out)
+        if netns_pid is not None:
+            path = os.path.join(self.proc_root, str(netns_pid), "net", "dev")
+            try:
+                data = _read_once(path)
+            except OSError:
+                data = None
+            if data is not None:
+                ifaces = procfs.parse_net_dev(data, path)
+                out["net"] = {
+                    n: HostCollector._group(f, self._net) for n, f in ifaces.items()
+                }
+        return out
+
+    def _explain_missing(self, out: dict) -> None:
+        reasons = self.reader.unavailable if self.reader else {}
+        for m in catalog.CONTAINER_METRICS:
+            if m.group is not None or m.name in out or m.name in self.unavailable:
+                continue
+            reason = reasons.get(f"{m.source}.{m.field}") or reasons.get(m.source)
+            if reason is None and m.source.startswith("pressure_"):
+                reason = reasons.get(m.source) or reasons.get("cg_pressure")
+            if reason is not None:
+                self.unavailable[m.name] = reason
+        for group, source in (("cpu", "cg_percpu"), ("io", "cg_io")):
+            if group not in out and source in reasons:
+                for m in catalog.CONTAINER_METRICS:
+                    if m.group == group:
+                        self.unavailable.setdefault(m.name, reasons[source])
+
+
+def _read_once(path: str) -> bytes:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return os.read(fd, 1 << 20)
+    finally:
+        os.close(fd)
+
+
+_STATUS_KEYS = tuple(
+    m.field for m in catalog.PROCESS_METRICS if m.source == "pid_status"
+)
+
+
+class ProcessCollector:
+    """Process level: /proc/PID/stat, status and io for each pid of the target.
+
+    A process that exits between listing and reading is skipped. Each row
+    follows catalog.PROCESS_COLUMNS; a process's command line is reported once,
+    in ``new_processes``, the first time its (pid, start time, name) is seen.
+    """
+
+    def __init__(
+        self, proc_root: str = "/proc", boot_time: float | None = None
+    ) -> None:
+        self.proc_root = proc_root
+        self.cache = FileCache()
+        self.unavailable: dict[str, str] = {}
+        self._columns = [(m, resolve_scale(m.scale)) for m in catalog.PROCESS_METRICS]
+        self._seen: set[tuple[int, float, str]] = set()
+        self._alive: set[int] = set()
+        if boot_time is None:
+            stat = procfs.parse_stat(_read_once(os.path.join(proc_root, "stat")))
+            boot_time = stat.get("btime", 0.0)
+        self.boot_time = boot_time
+        self._io_denied = False
+
+    def collect(self, pids: list[int]) -> tuple[list[list], list[dict]]:
+        rows: list[list] = []
+        new: list[dict] = []
+        alive: set[int] = set()
+        for pid in pids:
+            row = self._one(pid, new)
+            if row is not None:
+                rows.append(row)
+                alive.add(pid)
+        for gone in self._alive - alive:
+            self.cache.forget_prefix(f"{self.proc_root}/{gone}/")
+        self._alive = alive
+        return rows, new
+
+    def _one(self, pid: int, new: list[dict]) -> list | None:
+        base = f"{self.proc_root}/{pid}/"
+        try:
+            stat_data = self.cache.read(base + "stat")
+            status_data = self.cache.read(base + "status")
+        except (FileNotFoundError, ProcessLookupError):
+            self.cache.forget_prefix(base)
+            return None
+        except OSError as exc:
+            if exc.errno in (errno.ESRCH, errno.ENOENT):
+                self.cache.forget_prefix(base)
+                return None
+            raise
+        io: dict = {}
+        if not self._io_denied:
+            try:
+                io = procfs.parse_pid_io(self.cache.read(base + "io"), base + "io")
+            except PermissionError:
+                self._io_denied = True
+                for m in catalog.PROCESS_METRICS:
+                    if m.source == "pid_io":
+                        self.unavailable[m.name] = (
+                            "/proc/PID/io is readable only by the process owner or root"
+                        )
+            except OSError:
+                io = {}
+        fields = procfs.parse_pid_stat(stat_data, base + "stat")
+        status = procfs.parse_pid_status(status_data, base + "status", _STATUS_KEYS)
+        name = fields[2].decode(errors="replace")
+        start = round(
+            self.boot_time + procfs._num(base + "stat", fields[22]) / CLOCK_TICKS, 2
+        )
+        row: list = [pid, start, name]
+        for m, scale in self._columns:
+            if m.source == "pid_stat":
+                index = int(m.field)
+                if index >= len(fields):
+                    row.append(None)  # field 42 (blkio delay) is from Linux 2.6.18
+                elif m.kind == catalog.INFO:
+                    row.append(fields[index].decode(errors="replace"))
+                else:
+                    value = procfs._num(base + "stat", fields[index])
+                    row.append(scaled(value, scale))
+            elif m.source == "pid_status":
+                value = status.get(m.field)
+                row.append(None if value is None else scaled(value, scale))
+            else:
+                row.append(io.get(m.field))
+        key = (pid, start, name)
+        if key not in self._seen:
+            self._seen.add(key)
+            try:
+                cmdline = procfs.parse_cmdline(_read_once(base + "cmdline"))
+            except OSError:
+                cmdline = ""
+            new.append(
+                {
+                    "pid": pid,
+                    "start_time_seconds": start,
+                    "name": name,
+                    "cmdline": cmdline,
+                }
+            )
+        return row

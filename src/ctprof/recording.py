@@ -1,0 +1,229 @@
+"""One recording: a target, a sampler and a run directory, from start to summary.
+
+Every front end (``run``, ``attach``, ``docker-run``, pipeline stages) records
+through ``Recording`` so that meta.json, samples.jsonl and summary.json are
+written the same way, and so that a failure late in a run never loses what
+was already recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+import time
+
+from . import catalog
+from .analysis.summary import summarize
+from .collect import cgroupfs as cg
+from .errors import UsageError
+from .sampler import END, START, Sampler, SeriesThread
+from .static import collect_static
+from .store import RunWriter
+from .targets.base import Target
+
+log = logging.getLogger(__name__)
+
+_LEVEL_LETTERS = {
+    "v": catalog.HOST,
+    "h": catalog.HOST,
+    "c": catalog.CONTAINER,
+    "p": catalog.PROCESS,
+}
+_LEVEL_NAMES = {
+    "host": catalog.HOST,
+    "vm": catalog.HOST,
+    "container": catalog.CONTAINER,
+    "process": catalog.PROCESS,
+}
+
+
+def parse_levels(text: str | None) -> tuple[str, ...]:
+    """Parse "host,container,process" or the Container Profiler letters ("vcp")."""
+    if text is None or text.strip() == "":
+        return catalog.LEVELS
+    chosen: set[str] = set()
+    items = [t.strip().lower() for t in text.split(",") if t.strip()]
+    for item in items:
+        if item in _LEVEL_NAMES:
+            chosen.add(_LEVEL_NAMES[item])
+        elif item and all(ch in _LEVEL_LETTERS for ch in item):
+            chosen.update(_LEVEL_LETTERS[ch] for ch in item)
+        else:
+            raise UsageError(
+                f"invalid level {item!r} in --levels {text!r}; use host, container, process "
+                "or the letters v (VM/host), c, p, e.g. -l vcp"
+            )
+    return tuple(level for level in catalog.LEVELS if level in chosen)
+
+
+def parse_interval(value: str | float | None) -> float:
+    """Return the interval in seconds; 0 means delta mode."""
+    if value is None:
+        return 0.0
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(
+            f"invalid --interval {value!r}: give seconds as a number, e.g. -i 0.5"
+        ) from None
+    if seconds != seconds or seconds < 0 or seconds == float("inf"):
+        raise UsageError(
+            f"invalid --interval {value!r}: give a number of seconds ≥ 0.01, or 0 for delta mode"
+        )
+    if 0 < seconds < 0.01:
+        raise UsageError(
+            f"--interval {value} is below the minimum of 0.01 s; use 0.01 or more, or 0 for delta mode"
+        )
+    return seconds
+
+
+def default_output(label: str) -> str:
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", os.path.basename(label))[:40] or "run"
+    return os.path.join("ctprof-runs", f"{stamp}-{safe}")
+
+
+def prepare_output(path: str, force: bool) -> str:
+    """Create the run directory; an existing non-empty one needs ``force``."""
+    if os.path.exists(path):
+        if not os.path.isdir(path):
+            raise UsageError(
+                f"output {path} exists and is not a directory; choose another -o"
+            )
+        if os.listdir(path) and not force:
+            raise UsageError(
+                f"output directory {path} is not empty; choose another -o or add --force"
+            )
+    try:
+        os.makedirs(path, exist_ok=True)
+        probe = os.path.join(path, ".ctprof-write-test")
+        with open(probe, "w") as f:
+            f.write("")
+        os.unlink(probe)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write to output directory {path}: {exc.strerror}; choose another -o"
+        ) from None
+    return path
+
+
+def iso(wall: float | None) -> str | None:
+    if wall is None:
+        return None
+    return dt.datetime.fromtimestamp(wall, dt.timezone.utc).isoformat(
+        timespec="milliseconds"
+    )
+
+
+def layout_facts(layout: cg.Layout) -> dict:
+    return {
+        "kind": layout.kind,
+        "mounts": [
+            {
+                "mountpoint": m.mountpoint,
+                "root": m.root,
+                "version": m.version,
+                "controllers": sorted(m.controllers),
+            }
+            for m in layout.mounts
+        ],
+    }
+
+
+class Recording:
+    """Writes one run directory for one target."""
+
+    def __init__(
+        self,
+        directory: str,
+        target: Target,
+        levels: tuple[str, ...],
+        interval: float,
+        meta: dict,
+        layout: cg.Layout | None = None,
+    ) -> None:
+        self.directory = directory
+        self.target = target
+        self.levels = levels
+        self.interval = interval
+        self.writer = RunWriter(directory)
+        self.sampler = Sampler(target, levels, self.writer, interval)
+        self.series: SeriesThread | None = None
+        self._ended = False
+        self.meta = dict(meta)
+        self.meta.update(
+            {
+                "status": "running",
+                "levels": list(levels),
+                "interval_seconds": interval,
+                "mode": "time-series" if interval > 0 else "delta",
+                "process_columns": list(catalog.PROCESS_COLUMNS),
+            }
+        )
+        try:
+            self.meta["static"] = collect_static()
+        except OSError as exc:
+            log.warning("static facts unreadable: %s", exc)
+            self.meta["static"] = {}
+        if layout is not None:
+            self.meta["cgroup_layout"] = layout_facts(layout)
+        self.meta["target"] = target.describe()
+        self.writer.write_meta(self.meta)
+
+    def start(self) -> None:
+        """Take the start sample (before the workload starts, for commands)."""
+        self.sampler.take(START)
+        self.meta["start"] = iso(self.sampler.first_wall)
+        self.writer.write_meta(self.meta)
+
+    def start_series(self) -> None:
+        if self.interval > 0:
+            self.series = SeriesThread(self.sampler)
+            self.series.start()
+
+    def stop_series(self) -> None:
+        if self.series is not None:
+            self.series.stop()
+            self.series = None
+
+    def take_end(self) -> None:
+        """Stop the series and take the end sample (once)."""
+        if self._ended:
+            return
+        self._ended = True
+        self.stop_series()
+        try:
+            self.sampler.take(END)
+        except Exception as exc:  # noqa: BLE001 - still write meta and summary
+            log.error("end sample failed: %s", exc)
+
+    def finish(self, exit_code: int | None, extra: dict | None = None) -> dict:
+        """Take the end sample if not yet taken, then write meta.json and
+        summary.json. A failure in one step still lets the others run."""
+        self.take_end()
+        self.writer.close()
+        self.meta.update(extra or {})
+        self.meta.update(
+            {
+                "status": "complete",
+                "exit_code": exit_code,
+                "end": iso(self.sampler.last_wall),
+                "samples": self.sampler.seq,
+                "missed_deadlines": self.sampler.missed,
+                "unavailable": self.sampler.unavailable(),
+                "collector_errors": self.sampler.errors(),
+                "target": {**self.meta.get("target", {}), **self.target.describe()},
+            }
+        )
+        self.writer.write_meta(self.meta)
+        from .store import iter_samples
+
+        summary = summarize(self.meta, list(iter_samples(self.directory)))
+        self.writer.write_summary(summary)
+        return summary
+
+
+def now_wall() -> float:
+    return time.time()

@@ -1,0 +1,151 @@
+"""The run directory: writing it as a run goes, and reading it back.
+
+Layout (format version 1):
+
+- ``meta.json``: static facts, target, command, times, levels, the metrics that
+  could not be read with the reason, and ``format_version``. Written when the
+  run starts and rewritten atomically when it ends.
+- ``samples.jsonl``: one JSON object per sample, appended with a single
+  write() each, so a profiler killed with SIGKILL loses at most the sample in
+  progress. A partial last line is ignored by the reader.
+- ``summary.json``: totals over the run, written atomically at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+from .errors import RunFormatError
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+META = "meta.json"
+SAMPLES = "samples.jsonl"
+SUMMARY = "summary.json"
+
+
+def write_json_atomic(path: str, data: Any) -> None:
+    """Write JSON to a temporary file in the same directory, then rename it."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2, sort_keys=False, default=str)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+class RunWriter:
+    """Appends samples to a run directory as they are taken."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        os.makedirs(directory, exist_ok=True)
+        self._fd = os.open(
+            os.path.join(directory, SAMPLES),
+            os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
+            0o644,
+        )
+        self.samples_written = 0
+        self.bytes_written = 0
+
+    def write_meta(self, meta: dict) -> None:
+        meta = dict(meta)
+        meta["format_version"] = FORMAT_VERSION
+        write_json_atomic(os.path.join(self.directory, META), meta)
+
+    def write_sample(self, sample: dict) -> None:
+        line = json.dumps(sample, separators=(",", ":")).encode() + b"\n"
+        # One write() per line: the kernel appends it whole, so a killed
+        # profiler leaves at most one partial line (when the disk is full).
+        written = os.write(self._fd, line)
+        while written < len(line):
+            written += os.write(self._fd, line[written:])
+        self.samples_written += 1
+        self.bytes_written += len(line)
+
+    def write_summary(self, summary: dict) -> None:
+        write_json_atomic(os.path.join(self.directory, SUMMARY), summary)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+
+
+def is_run_dir(directory: str) -> bool:
+    return os.path.isfile(os.path.join(directory, META))
+
+
+def read_meta(directory: str) -> dict:
+    path = os.path.join(directory, META)
+    if not os.path.isdir(directory):
+        raise RunFormatError(f"not a run directory: {directory} does not exist")
+    try:
+        with open(path) as f:
+            meta = json.load(f)
+    except FileNotFoundError:
+        raise RunFormatError(
+            f"not a run directory: {directory} has no {META}; give a directory written by 'ctprof run'"
+        ) from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise RunFormatError(f"unreadable {path}: {exc}") from None
+    if not isinstance(meta, dict):
+        raise RunFormatError(f"unreadable {path}: expected a JSON object")
+    version = meta.get("format_version")
+    if not isinstance(version, int):
+        raise RunFormatError(
+            f"{path} has no format_version; it was not written by ctprof"
+        )
+    if version > FORMAT_VERSION:
+        raise RunFormatError(
+            f"{directory} uses run format {version}, newer than this ctprof reads ({FORMAT_VERSION}); upgrade ctprof"
+        )
+    return meta
+
+
+def iter_samples(directory: str) -> Iterator[dict]:
+    """Yield the samples of a run, skipping a partial or damaged last line."""
+    path = os.path.join(directory, SAMPLES)
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        return
+    with f:
+        bad = 0
+        for line in f:
+            try:
+                yield json.loads(line)
+            except ValueError:
+                # A partial last line is expected when the profiler was
+                # killed mid-write; anything else is skipped and counted.
+                bad += 1
+        if bad:
+            log.warning("%s: skipped %d unreadable line(s)", path, bad)
+
+
+def read_summary(directory: str) -> dict | None:
+    path = os.path.join(directory, SUMMARY)
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("%s unreadable (%s); recomputing from samples", path, exc)
+        return None

@@ -1,0 +1,10 @@
+"""Targets: which cgroup and which processes a run reads.
+
+A target knows nothing of sampling. It gives the sampler a CgroupReader (or
+None), the pids to read at the process level, and a pid whose network
+namespace is the target's.
+"""
+
+from .base import Target
+
+__all__ = ["Target"]
