@@ -19,6 +19,7 @@ from ..errors import CtprofError, RunFormatError, UsageError
 COMMANDS = {
     "run": ("ctprof.cli.run_cmd", "run"),
     "report": ("ctprof.cli.report_cmd", "report"),
+    "mark": ("ctprof.cli.mark_cmd", "mark"),
 }
 
 
