@@ -202,7 +202,8 @@ class ContainerCollector:
         for m in catalog.CONTAINER_METRICS:
             if m.group is not None or m.name in out or m.name in self.unavailable:
                 continue
-            reason = reasons.get(f"{m.source}.{m.field}") or reasons.get(m.source)
+            source = "cg_io" if m.source == "cg_io_sum" else m.source
+            reason = reasons.get(f"{source}.{m.field}") or reasons.get(source)
             if reason is None and m.source.startswith("pressure_"):
                 reason = reasons.get(m.source) or reasons.get("cg_pressure")
             if reason is not None:

@@ -146,18 +146,24 @@ def cpu_mode_percent(samples: list[dict]) -> dict[str, float | None]:
     }
 
 
-def process_totals(samples: list[dict], run_start_wall: float | None) -> list[dict]:
+def process_totals(samples: list[dict]) -> list[dict]:
     """Aggregate process rows per (pid, start time), busiest first.
 
-    A process that started after the run began is counted from zero; one that
-    was already running is counted from the first time it was seen.
+    A process absent from the first sample started during the window and is
+    counted from zero; one present in it is counted from that first reading.
     """
     columns = catalog.PROCESS_COLUMNS
     index = {name: i for i, name in enumerate(columns)}
+    rss_columns = (index["resident_memory_peak_bytes"], index["resident_memory_bytes"])
     info: dict[tuple[int, float], dict] = {}
     first: dict[tuple, list] = {}
     last: dict[tuple, list] = {}
     peak_rss: dict[tuple, float] = {}
+    initial = (
+        {(r[0], r[1]) for r in (samples[0].get("processes") or ())}
+        if samples
+        else set()
+    )
     for s in samples:
         for item in s.get("new_processes", ()):
             info[(item["pid"], item["start_time_seconds"])] = item
@@ -165,12 +171,9 @@ def process_totals(samples: list[dict], run_start_wall: float | None) -> list[di
             key = (row[0], row[1])
             first.setdefault(key, row)
             last[key] = row
-            rss = (
-                row[index["resident_memory_peak_bytes"]]
-                or row[index["resident_memory_bytes"]]
-                or 0
-            )
-            peak_rss[key] = max(peak_rss.get(key, 0), rss)
+            for i in rss_columns:
+                if row[i] is not None:
+                    peak_rss[key] = max(peak_rss.get(key, 0), row[i])
     cpu_names = ("cpu_user_seconds_total", "cpu_system_seconds_total")
     io_names = (
         "read_bytes_total",
@@ -181,7 +184,7 @@ def process_totals(samples: list[dict], run_start_wall: float | None) -> list[di
     out = []
     for key, end in last.items():
         start_row = first[key]
-        from_zero = run_start_wall is not None and key[1] >= run_start_wall - 0.01
+        from_zero = key not in initial
 
         def delta(name: str, start_row=start_row, end=end, from_zero=from_zero):
             i = index[name]
@@ -253,11 +256,8 @@ def summarize(meta: dict, samples: list[dict]) -> dict:
         "oom_kills": delta(CONTAINER, "memory_oom_kills_total"),
         "cpu_throttled_seconds": delta(CONTAINER, "cpu_throttled_seconds_total"),
     }
-    processes = (
-        process_totals(samples, samples[0]["t"] if samples else None)
-        if _has_level(samples, PROCESS)
-        else []
-    )
+    processes = process_totals(samples) if _has_level(samples, PROCESS) else []
+    _io_from_main_process(container, meta, processes)
     return {
         "exit_code": meta.get("exit_code"),
         "elapsed_seconds": elapsed,
@@ -269,6 +269,26 @@ def summarize(meta: dict, samples: list[dict]) -> dict:
         "counter_resets": resets,
         "metrics": metrics,
     }
+
+
+def _io_from_main_process(container: dict, meta: dict, processes: list) -> None:
+    """Fill container I/O from the command's main process when the cgroup has
+    no working I/O counters.
+
+    A parent's /proc/PID/io includes the I/O of every child it waited for
+    (the kernel adds it when the child is reaped), and ctprof reads the main
+    process as a zombie in the end sample, so this covers the whole tree
+    except orphans that were never waited for.
+    """
+    if container.get("io_read_bytes") is not None:
+        return
+    main_pid = meta.get("target", {}).get("main_pid")
+    for entry in processes:
+        if entry["pid"] == main_pid:
+            container["io_read_bytes"] = entry.get("read_bytes")
+            container["io_write_bytes"] = entry.get("write_bytes")
+            container["io_source"] = "main process /proc/PID/io"
+            return
 
 
 def _has_level(samples: list[dict], level: str) -> bool:

@@ -15,7 +15,7 @@ import os
 from ..errors import ParseError
 from . import cgroupfs as cg
 from .fileio import FileCache
-from .procfs import parse_key_value, parse_pressure
+from .procfs import parse_diskstats, parse_key_value, parse_pressure
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +29,16 @@ class CgroupReader:
     returned by cgroupfs.cgroup_dirs().
     """
 
-    def __init__(self, dirs: dict[str, str], cache: FileCache | None = None) -> None:
+    def __init__(
+        self,
+        dirs: dict[str, str],
+        cache: FileCache | None = None,
+        proc_root: str = "/proc",
+    ) -> None:
         self.dirs = dict(dirs)
         self.cache = cache or FileCache()
         self.unavailable: dict[str, str] = {}
+        self._blkio_counts = "blkio" not in self.dirs or _blkio_v1_counts(proc_root)
         unified = self.dirs.get(cg.UNIFIED)
         self._v2_controllers: frozenset[str] = frozenset()
         if unified is not None:
@@ -90,31 +96,32 @@ class CgroupReader:
                 out[source] = value
         io = out.get("cg_io")
         if isinstance(io, dict):
-            totals: dict[str, float] = {}
+            # A readable file with no device lines means no I/O yet: zeros.
+            totals: dict[str, float] = dict.fromkeys(
+                ("rbytes", "wbytes", "rios", "wios"), 0
+            )
             for fields in io.values():
                 for key, value in fields.items():
                     totals[key] = totals.get(key, 0) + value
             out["cg_io_sum"] = totals
         return out
 
+    def _ns_file(self, controller: str, name: str) -> float | None:
+        """Read a one-value file in nanoseconds and return seconds."""
+        data = self._file(controller, name)
+        if data is None:
+            return None
+        return round(cg._num(self._path(controller, name), data.strip()) * 1e-9, 9)
+
     def _cpu(self) -> Source | None:
-        usage = self._file("cpuacct", "cpuacct.usage")
+        usage = self._ns_file("cpuacct", "cpuacct.usage")
         if usage is not None:
-            out: Source = {
-                "usage": cg._num(self._path("cpuacct", "cpuacct.usage"), usage.strip())
-                * 1e-9
-            }
-            user = self._file("cpuacct", "cpuacct.usage_user")
-            system = self._file("cpuacct", "cpuacct.usage_sys")
+            out: Source = {"usage": usage}
+            user = self._ns_file("cpuacct", "cpuacct.usage_user")
+            system = self._ns_file("cpuacct", "cpuacct.usage_sys")
             if user is not None and system is not None:
-                out["user"] = (
-                    cg._num(self._path("cpuacct", "cpuacct.usage_user"), user.strip())
-                    * 1e-9
-                )
-                out["system"] = (
-                    cg._num(self._path("cpuacct", "cpuacct.usage_sys"), system.strip())
-                    * 1e-9
-                )
+                out["user"] = user
+                out["system"] = system
             else:
                 self._missing(
                     "cg_cpu.user",
@@ -125,9 +132,15 @@ class CgroupReader:
         if data is not None:
             stat = parse_key_value(data, self._path(cg.UNIFIED, "cpu.stat"))
             return {
-                "usage": stat["usage_usec"] * 1e-6 if "usage_usec" in stat else None,
-                "user": stat["user_usec"] * 1e-6 if "user_usec" in stat else None,
-                "system": stat["system_usec"] * 1e-6 if "system_usec" in stat else None,
+                "usage": round(stat["usage_usec"] * 1e-6, 9)
+                if "usage_usec" in stat
+                else None,
+                "user": round(stat["user_usec"] * 1e-6, 9)
+                if "user_usec" in stat
+                else None,
+                "system": round(stat["system_usec"] * 1e-6, 9)
+                if "system_usec" in stat
+                else None,
             }
         self._missing(
             "cg_cpu", "no cpuacct (v1) cgroup and no v2 cpu.stat for this cgroup"
@@ -140,7 +153,7 @@ class CgroupReader:
             self._missing("cg_percpu", "only cgroup v1 cpuacct reports usage per CPU")
             return None
         values = cg.parse_int_list(data, self._path("cpuacct", "cpuacct.usage_percpu"))
-        return {str(i): {"usage": v * 1e-9} for i, v in enumerate(values)}
+        return {str(i): {"usage": round(v * 1e-9, 9)} for i, v in enumerate(values)}
 
     def _throttle(self) -> Source | None:
         data = self._file("cpu", "cpu.stat")
@@ -149,7 +162,7 @@ class CgroupReader:
             return {
                 "nr_periods": stat.get("nr_periods"),
                 "nr_throttled": stat.get("nr_throttled"),
-                "throttled": stat["throttled_time"] * 1e-9
+                "throttled": round(stat["throttled_time"] * 1e-9, 9)
                 if "throttled_time" in stat
                 else None,
             }
@@ -160,7 +173,7 @@ class CgroupReader:
                 return {
                     "nr_periods": stat.get("nr_periods"),
                     "nr_throttled": stat.get("nr_throttled"),
-                    "throttled": stat["throttled_usec"] * 1e-6
+                    "throttled": round(stat["throttled_usec"] * 1e-6, 9)
                     if "throttled_usec" in stat
                     else None,
                 }
@@ -176,14 +189,17 @@ class CgroupReader:
             q = cg.parse_int_or_max(quota, self._path("cpu", "cpu.cfs_quota_us"))
             p = cg.parse_int_or_max(period, self._path("cpu", "cpu.cfs_period_us"))
             return {
-                "quota": None if q is None else q * 1e-6,
-                "period": None if p is None else p * 1e-6,
+                "quota": None if q is None else round(q * 1e-6, 9),
+                "period": None if p is None else round(p * 1e-6, 9),
             }
         if self._v2_has("cpu"):
             data = self._file(cg.UNIFIED, "cpu.max")
             if data is not None:
                 q, p = cg.parse_cpu_max(data, self._path(cg.UNIFIED, "cpu.max"))
-                return {"quota": None if q is None else q * 1e-6, "period": p * 1e-6}
+                return {
+                    "quota": None if q is None else round(q * 1e-6, 9),
+                    "period": round(p * 1e-6, 9),
+                }
         self._missing(
             "cg_cpu_limit", "the cpu controller is not available for this cgroup"
         )
@@ -290,6 +306,9 @@ class CgroupReader:
         }
 
     def _io(self) -> dict[str, dict[str, float]] | None:
+        if "blkio" in self.dirs and not self._blkio_counts:
+            self._missing("cg_io", BLKIO_V1_SILENT)
+            return None
         if "blkio" in self.dirs:
             name_b = "blkio.throttle.io_service_bytes_recursive"
             name_o = "blkio.throttle.io_serviced_recursive"
@@ -378,6 +397,37 @@ class CgroupReader:
             if top is not None:
                 return _procs_below(top)
         return []
+
+
+BLKIO_V1_SILENT = (
+    "the v1 blkio.throttle counters stay at 0 on this kernel (they count only "
+    "I/O of throttled groups); see the process level read_bytes_total and "
+    "write_bytes_total"
+)
+
+
+def _blkio_v1_counts(proc_root: str) -> bool:
+    """Tell whether v1 blkio.throttle counters count I/O on this kernel.
+
+    They are trusted unless the hierarchy root (visible only where it is
+    mounted at "/") reports no bytes at all while /proc/diskstats shows
+    sectors read or written.
+    """
+    try:
+        layout = cg.detect_layout(proc_root)
+        mount = layout.v1_mount("blkio")
+        if mount is None or mount.root != "/":
+            return True
+        name = "blkio.throttle.io_service_bytes_recursive"
+        with open(os.path.join(mount.mountpoint, name), "rb") as f:
+            per_device = cg.parse_blkio_v1(f.read(), name)
+        with open(os.path.join(proc_root, "diskstats"), "rb") as f:
+            disks = parse_diskstats(f.read())
+    except (OSError, ParseError):
+        return True
+    counted = sum(sum(ops.values()) for ops in per_device.values())
+    host_sectors = sum(d["sectors_read"] + d["sectors_written"] for d in disks.values())
+    return counted > 0 or host_sectors == 0
 
 
 def _working_set(usage: float | None, inactive_file: float | None) -> float | None:

@@ -10,7 +10,12 @@ from .units import human_bytes, human_count, human_percent, human_seconds
 
 
 def _console(err: bool = False) -> Console:
-    return Console(stderr=err, highlight=False, soft_wrap=False)
+    console = Console(stderr=err, highlight=False, soft_wrap=False)
+    if not console.is_terminal:
+        # rich assumes 80 columns when writing to a pipe or file; the process
+        # table needs more to stay readable in logs.
+        console.width = max(console.width, 140)
+    return console
 
 
 def print_run_summary(

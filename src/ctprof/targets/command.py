@@ -191,6 +191,7 @@ class CommandTarget(Target):
     def describe(self) -> dict:
         out = super().describe()
         out["mode"] = "cgroup" if self.reader is not None else "process-tree"
+        out["main_pid"] = self.main_pid
         if self.fallback_reason:
             out["fallback_reason"] = self.fallback_reason
         if self.run_cgroup is not None and self.run_cgroup.v2_enabled:
