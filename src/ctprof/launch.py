@@ -42,14 +42,18 @@ class RunResult:
     meta: dict = field(default_factory=dict)
 
 
-def check_command(argv: list[str]) -> str:
-    """Resolve the program like a shell would; exit statuses 127 and 126 as in sh."""
+def check_command(argv: list[str], cwd: str | None = None) -> str:
+    """Resolve the program like a shell would; exit statuses 127 and 126 as in sh.
+
+    A relative path with a slash is resolved against ``cwd``, where it will run.
+    """
     if not argv:
         raise UsageError(
             "missing command: give it after --, e.g. ctprof run -- sleep 1"
         )
     program = argv[0]
     if "/" in program:
+        program = os.path.join(cwd or "", program)
         if not os.path.exists(program):
             raise CommandNotFound(
                 program, 127, f"command not found: {program}; check the path"
@@ -136,7 +140,7 @@ def run_command(
     cwd: str | None = None,
 ) -> RunResult:
     """Profile ``argv`` and return its exit code and the run directory."""
-    check_command(argv)
+    check_command(argv, cwd)
     directory = prepare_output(output or default_output(name or argv[0]), force)
     run_name = (
         f"ctprof-{os.getpid()}-{os.path.basename(os.path.abspath(directory))[:60]}"
