@@ -1,0 +1,5 @@
+"""Entry point for python -m ctprof."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,51 @@
+"""Shared helpers: run the real ctprof CLI and read what it wrote."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def ctprof(*args: str, check: bool = False, timeout: float = 120, **kwargs):
+    """Run ``python -m ctprof ARGS`` and return the CompletedProcess."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "ctprof", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kwargs,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"ctprof {' '.join(args)} exited {proc.returncode}\n"
+            f"stdout: {proc.stdout}\nstderr: {proc.stderr}"
+        )
+    return proc
+
+
+def read_samples(run_dir) -> list[dict]:
+    from ctprof.store import iter_samples
+
+    return list(iter_samples(str(run_dir)))
+
+
+def read_json(path) -> dict:
+    with open(path) as f:
+        return json.load(f)
+
+
+def needs_root() -> None:
+    """Skip when not root, except in CI where root is required."""
+    if os.geteuid() != 0:
+        if IN_CI:
+            raise AssertionError("CI must run the tests as root")
+        pytest.skip("needs root to create cgroups")
+
+
+WORKLOADS = os.path.join(os.path.dirname(__file__), "workloads")
