@@ -10,9 +10,10 @@ import sys
 import time
 
 import pytest
-from conftest import WORKLOADS, ctprof, needs_root, read_json, read_samples
 
 from ctprof import catalog
+
+from conftest import WORKLOADS, ctprof, needs_root, read_json, read_samples
 
 pytestmark = pytest.mark.slow
 
