@@ -20,6 +20,7 @@ COMMANDS = {
     "run": ("ctprof.cli.run_cmd", "run"),
     "report": ("ctprof.cli.report_cmd", "report"),
     "mark": ("ctprof.cli.mark_cmd", "mark"),
+    "plot": ("ctprof.cli.plot_cmd", "plot"),
 }
 
 

@@ -1,0 +1,219 @@
+"""``ctprof plot``: figures of a run drawn with matplotlib (Agg backend, no display).
+
+Time series runs get one line per series against seconds since the first sample;
+delta-mode runs (two samples) get bars of the value over the whole run. Several
+runs, or a pipeline, also get the per-task bar charts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+from .. import catalog  # noqa: E402
+from ..analysis.tasks import Timeline  # noqa: E402
+from .panels import Figure, Panel, run_figures  # noqa: E402
+from .units import human_bytes, human_seconds  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("png", "svg")
+PANEL_HEIGHT = 3.0
+WIDTH = 10.0
+DPI = 100
+
+
+BINARY_PREFIXES = ("B", "KiB", "MiB", "GiB", "TiB")
+
+
+def byte_scale(maximum: float) -> tuple[float, str]:
+    """Return the power of 1024 and its unit name that suit a maximum in bytes."""
+    factor = 1.0
+    for name in BINARY_PREFIXES:
+        if maximum < 1024 * factor or name == BINARY_PREFIXES[-1]:
+            return factor, name
+        factor *= 1024
+    return factor, BINARY_PREFIXES[-1]
+
+
+def axis_scale(panel: Panel) -> tuple[float, str]:
+    """Return the divisor and axis label for a panel's values.
+
+    Bytes are drawn in the binary unit of their maximum (MiB, GiB, ...), so the
+    ticks fall on round numbers of that unit.
+    """
+    if panel.unit not in ("bytes", "bytes/s"):
+        return 1.0, panel.unit
+    maximum = max(
+        (float(np.nanmax(line.y, initial=0)) for line in panel.lines), default=0.0
+    )
+    factor, name = byte_scale(maximum)
+    return factor, name if panel.unit == "bytes" else f"{name}/s"
+
+
+def axis_formatter(unit: str) -> FuncFormatter:
+    """Return a tick formatter that writes values in human units."""
+    if unit == "bytes":
+        return FuncFormatter(lambda v, _: human_bytes(v))
+    if unit in ("percent", "percent of time"):
+        return FuncFormatter(lambda v, _: f"{v:.0f} %")
+    if unit == "seconds":
+        return FuncFormatter(lambda v, _: human_seconds(v))
+    return FuncFormatter(lambda v, _: f"{v:g}")
+
+
+def _shade(ax, timeline: Timeline) -> None:
+    """Shade every other stage and draw marks as labelled vertical lines."""
+    for i, (name, start, end) in enumerate(timeline.spans):
+        ax.axvspan(start, end, color="0.85" if i % 2 == 0 else "0.93", zorder=0)
+        ax.annotate(
+            name,
+            (start, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(2, -2),
+            textcoords="offset points",
+            va="top",
+            fontsize=7,
+            color="0.3",
+        )
+    for name, x in timeline.marks:
+        ax.axvline(x, color="tab:red", linestyle=":", linewidth=1)
+        ax.annotate(
+            name,
+            (x, 0.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(2, 2),
+            textcoords="offset points",
+            rotation=90,
+            fontsize=7,
+            color="tab:red",
+        )
+
+
+def _draw_lines(ax, x: np.ndarray, panel: Panel, factor: float) -> None:
+    if panel.stacked:
+        # Rows without a value (the first sample has no rate) are left out
+        # rather than drawn as zero.
+        present = ~np.all(np.isnan(np.vstack([line.y for line in panel.lines])), 0)
+        ys = [np.nan_to_num(line.y[present]) / factor for line in panel.lines]
+        labels = [line.label for line in panel.lines]
+        ax.stackplot(x[present], ys, labels=labels, alpha=0.85)
+        ax.set_ylim(0, 100)
+        return
+    for line in panel.lines:
+        ax.plot(
+            x,
+            line.y / factor,
+            label=line.label,
+            linestyle="--" if line.dashed else "-",
+            linewidth=1.2,
+        )
+    ax.set_ylim(bottom=0)
+
+
+def _last_value(y: np.ndarray) -> float:
+    present = y[~np.isnan(y)]
+    return float(present[-1]) if present.size else 0.0
+
+
+def _draw_bars(ax, panel: Panel, factor: float) -> None:
+    """Draw one bar per line: a delta run's rate or value over its one interval."""
+    labels = [line.label for line in panel.lines]
+    values = [_last_value(line.y) / factor for line in panel.lines]
+    if panel.stacked:
+        bottom = 0.0
+        for label, value in zip(labels, values):
+            ax.bar(["whole run"], [value], bottom=bottom, label=label)
+            bottom += value
+        return
+    ax.bar(labels, values, color=[f"C{i}" for i in range(len(values))])
+    ax.tick_params(axis="x", labelrotation=20)
+
+
+def draw_figure(figure: Figure, timeline: Timeline, title: str) -> plt.Figure:
+    count = len(figure.panels)
+    fig, axes = plt.subplots(
+        count, 1, figsize=(WIDTH, PANEL_HEIGHT * count), squeeze=False
+    )
+    for ax, panel in zip(axes[:, 0], figure.panels):
+        factor, unit = axis_scale(panel)
+        if timeline.delta_mode:
+            _draw_bars(ax, panel, factor)
+        else:
+            _shade(ax, timeline)
+            _draw_lines(ax, figure.x, panel, factor)
+            ax.set_xlabel("seconds since start")
+            ax.grid(True, alpha=0.3)
+        ax.set_title(panel.title, fontsize=10, loc="left")
+        ax.set_ylabel(unit)
+        if factor == 1.0:
+            ax.yaxis.set_major_formatter(axis_formatter(panel.unit))
+        if len(panel.lines) > 1 or panel.stacked:
+            ax.legend(fontsize=7, loc="upper right", ncol=2)
+    fig.suptitle(f"{title}: {figure.title}", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def _task_bar(ax, tasks: pd.DataFrame, column: str, title: str, unit: str) -> None:
+    values = pd.to_numeric(tasks[column], errors="coerce").fillna(0)
+    factor = 1.0
+    if unit == "bytes":
+        factor, unit = byte_scale(float(values.max()))
+    ax.bar(tasks["task"], values / factor, color="tab:blue")
+    ax.set_title(title, fontsize=10, loc="left")
+    ax.set_ylabel(unit)
+    if factor == 1.0:
+        ax.yaxis.set_major_formatter(axis_formatter(unit))
+    ax.tick_params(axis="x", labelrotation=20)
+
+
+def draw_tasks(tasks: pd.DataFrame, title: str) -> plt.Figure:
+    """Draw the per-task CPU-mode stacked bars and the per-task totals."""
+    fig, axes = plt.subplots(3, 2, figsize=(WIDTH, 9.0))
+    modes = axes[0, 0]
+    bottom = np.zeros(len(tasks))
+    for mode in catalog.CPU_MODES_PARTITION:
+        values = pd.to_numeric(tasks[mode], errors="coerce").fillna(0).to_numpy()
+        modes.bar(tasks["task"], values, bottom=bottom, label=mode)
+        bottom += values
+    modes.set_title("Host CPU time by mode", fontsize=10, loc="left")
+    modes.yaxis.set_major_formatter(axis_formatter("percent"))
+    modes.legend(fontsize=7, ncol=4, loc="lower right")
+    modes.tick_params(axis="x", labelrotation=20)
+    _task_bar(axes[0, 1], tasks, "cpu_seconds", "Container CPU time", "seconds")
+    _task_bar(axes[1, 0], tasks, "memory_peak_bytes", "Peak memory", "bytes")
+    _task_bar(axes[1, 1], tasks, "io_read_bytes", "Bytes read", "bytes")
+    _task_bar(axes[2, 0], tasks, "io_write_bytes", "Bytes written", "bytes")
+    axes[2, 1].axis("off")
+    fig.suptitle(f"{title}: per task", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def save(fig: plt.Figure, directory: str, stem: str, fmt: str) -> str:
+    path = os.path.join(directory, f"{stem}.{fmt}")
+    fig.savefig(path, format=fmt, dpi=DPI)
+    plt.close(fig)
+    log.debug("wrote %s", path)
+    return path
+
+
+def plot_timeline(
+    timeline: Timeline, title: str, directory: str, prefix: str, fmt: str
+) -> list[str]:
+    """Write one file per figure of a run and return their paths."""
+    paths = []
+    for figure in run_figures(timeline.frame, timeline.procs):
+        fig = draw_figure(figure, timeline, title)
+        paths.append(save(fig, directory, f"{prefix}{figure.key}", fmt))
+    return paths
