@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from .collect import cgroupfs as cg
 from .errors import CtprofError, UsageError
 from .recording import Recording, default_output, prepare_output
+from .targets.cgroup import own_cgroup_target
 from .targets.command import CgroupSetupError, CommandTarget, RunCgroup, make_preexec
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,14 @@ RUN_DIR_ENV = "CTPROF_RUN_DIR"
 FALLBACK_WARNING = (
     "cannot create a cgroup for this run ({reason}); following the process tree instead. "
     "Missed in this mode: container (cgroup) counters, and descendants that start and end between samples."
+)
+
+
+# Printed once when ``run`` profiles the container it runs in.
+INSIDE_CONTAINER_NOTE = (
+    "ctprof: running inside a container and cannot create a cgroup ({reason}); "
+    "profiling the container's own cgroup instead. Its counters include ctprof "
+    "itself and every other process of the container."
 )
 
 
@@ -93,6 +102,10 @@ def make_target(run_name: str) -> tuple[CommandTarget, cg.Layout]:
             return CommandTarget(RunCgroup(layout, own, run_name)), layout
         except CgroupSetupError as exc:
             reason = str(exc)
+            inside = own_cgroup_target(layout, reason)
+            if inside is not None:
+                print(INSIDE_CONTAINER_NOTE.format(reason=reason), file=sys.stderr)
+                return inside, layout
         except OSError as exc:
             reason = f"cannot read the cgroup layout: {exc}"
     print("ctprof: warning: " + FALLBACK_WARNING.format(reason=reason), file=sys.stderr)
