@@ -20,6 +20,7 @@ COMMANDS = {
     "run": ("ctprof.cli.run_cmd", "run"),
     "report": ("ctprof.cli.report_cmd", "report"),
     "mark": ("ctprof.cli.mark_cmd", "mark"),
+    "pipeline": ("ctprof.cli.pipeline_cmd", "pipeline"),
     "plot": ("ctprof.cli.plot_cmd", "plot"),
 }
 

@@ -1,0 +1,1 @@
+"""Multi-stage pipelines: the pipeline file, the stage runner and its summary."""

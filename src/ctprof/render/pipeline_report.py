@@ -1,0 +1,141 @@
+"""A pipeline's summary as per-stage tables (rich).
+
+The first table gives each stage's wall time, CPU, memory, I/O and exit
+status; the second the host CPU time by mode per stage, as in the Container
+Profiler's delta table. Each ends with the pipeline's total.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from .. import catalog
+from .report import _console
+from .units import human_bytes, human_percent, human_seconds
+
+
+def _status(entry: dict) -> str:
+    code = entry.get("exit_code")
+    if code is None:
+        return "n/a"
+    return str(code)
+
+
+def stage_table(summary: dict) -> Table:
+    """Return the table of wall time, CPU, memory, I/O and status per stage."""
+    t = Table(title=f"Pipeline {summary.get('name')}: stages", title_justify="left")
+    for name in (
+        "#",
+        "stage",
+        "exit",
+        "wall",
+        "CPU",
+        "user",
+        "system",
+        "memory peak",
+        "disk read",
+        "disk written",
+        "net received",
+        "net sent",
+    ):
+        t.add_column(name, justify="left" if name == "stage" else "right")
+    for entry in summary.get("stages") or []:
+        t.add_row(str(entry.get("number", "")), *_stage_cells(entry))
+    total = summary.get("total")
+    if total:
+        t.add_section()
+        t.add_row("", *_stage_cells(total))
+    return t
+
+
+def _stage_cells(entry: dict) -> list[str]:
+    c = entry.get("container") or {}
+    return [
+        str(entry.get("name")),
+        _status(entry),
+        human_seconds(entry.get("elapsed_seconds")),
+        human_seconds(c.get("cpu_seconds")),
+        human_seconds(c.get("cpu_user_seconds")),
+        human_seconds(c.get("cpu_system_seconds")),
+        human_bytes(c.get("memory_peak_bytes")),
+        human_bytes(c.get("io_read_bytes")),
+        human_bytes(c.get("io_write_bytes")),
+        human_bytes(c.get("network_receive_bytes")),
+        human_bytes(c.get("network_transmit_bytes")),
+    ]
+
+
+def cpu_mode_stage_table(summary: dict) -> Table:
+    """Return the host CPU time by mode (percent of all CPUs) per stage."""
+    t = Table(
+        title="Host CPU time by mode per stage (% of all CPUs)", title_justify="left"
+    )
+    t.add_column("stage")
+    for mode in catalog.CPU_MODES_PARTITION:
+        t.add_column(mode, justify="right")
+    for entry in summary.get("stages") or []:
+        t.add_row(*_mode_cells(entry))
+    total = summary.get("total")
+    if total:
+        t.add_section()
+        t.add_row(*_mode_cells(total))
+    return t
+
+
+def _mode_cells(entry: dict) -> list[str]:
+    modes = (entry.get("host") or {}).get("cpu_mode_percent") or {}
+    cells = [str(entry.get("name"))]
+    for mode in catalog.CPU_MODES_PARTITION:
+        cells.append(human_percent(modes.get(mode)))
+    return cells
+
+
+def outcome_lines(summary: dict) -> list[str]:
+    """Return the lines that say how the pipeline ended."""
+    lines = []
+    failed = summary.get("failed_stage")
+    if failed is not None:
+        lines.append(
+            f"Stage {failed} failed with exit status {summary.get('exit_code')}; "
+            "the pipeline stopped there."
+        )
+    if summary.get("not_run_stages"):
+        lines.append(f"Not run: {', '.join(summary['not_run_stages'])}.")
+    if summary.get("skipped_stages"):
+        lines.append(
+            f"Skipped (before --from-stage): {', '.join(summary['skipped_stages'])}."
+        )
+    if summary.get("tolerated_failures"):
+        lines.append(
+            "Failed but continued (continue_on_error): "
+            f"{', '.join(summary['tolerated_failures'])}."
+        )
+    for entry in summary.get("stages") or []:
+        if entry.get("error"):
+            lines.append(f"Stage {entry['name']} did not start: {entry['error']}")
+    if summary.get("status") == "recomputed":
+        lines.insert(
+            0,
+            "The profiler did not finish this pipeline; the summary below was "
+            "computed from the stage directories.",
+        )
+    return lines
+
+
+def print_pipeline_report(
+    summary: dict, directory: str | None = None, err: bool = False
+) -> None:
+    """Print the per-stage tables, then how the pipeline ended."""
+    console = _console(err)
+    lines = outcome_lines(summary)
+    if summary.get("status") == "recomputed":
+        console.print(f"[yellow]{lines.pop(0)}[/]")
+    console.print(stage_table(summary))
+    console.print(cpu_mode_stage_table(summary))
+    for line in lines:
+        console.print(line)
+    if directory is not None:
+        console.print(
+            f"Recorded to {directory}; each stage's details: "
+            f"ctprof report {directory}/NN-STAGE"
+        )
