@@ -259,3 +259,20 @@ def test_levels_select_what_is_recorded(tmp_path):
     assert all("host" in s and "container" in s for s in samples)
     assert not any("processes" in s for s in samples)
     assert read_json(run_dir / "meta.json")["levels"] == ["host", "container"]
+
+
+def test_stale_run_cgroup_of_killed_profiler_is_removed(tmp_path):
+    needs_root()
+    from ctprof.collect import cgroupfs as cg
+
+    own = cg.process_cgroup_dirs(cg.detect_layout())
+    parent = own.get("pids") or own.get("cpuacct") or own[cg.UNIFIED]
+    # pid 2**22 + 1 is above the kernel's pid_max limit, so it never runs.
+    stale = os.path.join(parent, f"ctprof-{2**22 + 1}-killed")
+    os.mkdir(stale)
+    try:
+        ctprof("run", "-q", "-o", str(tmp_path / "r"), "--", "true", check=True)
+        assert not os.path.exists(stale)
+    finally:
+        if os.path.exists(stale):
+            os.rmdir(stale)

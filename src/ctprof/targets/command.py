@@ -54,6 +54,7 @@ class RunCgroup:
             parent = own_dirs.get(controller)
             if parent is None:
                 continue
+            remove_stale_run_cgroups(parent)
             path = os.path.join(parent, self.name)
             if path not in self.created:
                 os.mkdir(path)
@@ -66,6 +67,7 @@ class RunCgroup:
         if parent is not None:
             if self.layout.kind == cg.V2:
                 self._enable_v2_controllers(parent)
+            remove_stale_run_cgroups(parent)
             path = os.path.join(parent, self.name)
             os.mkdir(path)
             self.created.append(path)
@@ -119,6 +121,35 @@ class RunCgroup:
             _rmdir_retrying(path)
         self.created = []
         return moved
+
+
+def remove_stale_run_cgroups(parent: str) -> list[str]:
+    """Remove empty run cgroups left by a ctprof that was killed.
+
+    Run cgroups are named "ctprof-<profiler pid>-..."; one whose profiler is
+    gone and which holds no process is removed. Returns the removed paths.
+    """
+    removed = []
+    try:
+        entries = os.listdir(parent)
+    except OSError:
+        return removed
+    for entry in entries:
+        parts = entry.split("-", 2)
+        if len(parts) < 3 or parts[0] != "ctprof" or not parts[1].isdigit():
+            continue
+        if os.path.exists(f"/proc/{parts[1]}"):
+            continue
+        path = os.path.join(parent, entry)
+        if _read_pids(os.path.join(path, "cgroup.procs")):
+            continue
+        try:
+            os.rmdir(path)
+            removed.append(path)
+            log.info("removed stale run cgroup %s", path)
+        except OSError:
+            pass
+    return removed
 
 
 def _read_pids(path: str) -> list[int]:
