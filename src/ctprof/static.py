@@ -31,7 +31,7 @@ def cpu_model(proc_root: str = "/proc") -> str | None:
 def cpu_caches(sys_root: str = SYS_ROOT) -> list[dict]:
     """Return the caches CPU 0 sees: level, type and size as the kernel prints it."""
     base = os.path.join(sys_root, "devices/system/cpu/cpu0/cache")
-    out = []
+    out: list[dict] = []
     try:
         entries = sorted(e for e in os.listdir(base) if e.startswith("index"))
     except OSError:
@@ -64,7 +64,7 @@ def block_device_kinds(names, sys_root: str = SYS_ROOT) -> dict[str, str]:
 def block_device_names(sys_root: str = SYS_ROOT) -> dict[str, str]:
     """Map "MAJ:MIN" to device name, for the per-device cgroup io counters."""
     base = os.path.join(sys_root, "dev/block")
-    out = {}
+    out: dict[str, str] = {}
     try:
         entries = os.listdir(base)
     except OSError:

@@ -8,6 +8,8 @@ The keys listed in SUMMARY_KEYS are documented and stable.
 
 from __future__ import annotations
 
+from typing import Any
+
 from collections.abc import Iterable
 
 from .. import catalog
@@ -108,6 +110,7 @@ def metric_deltas(
     for level in (HOST, CONTAINER):
         from_zero = container_from_zero and level == CONTAINER
         for m in catalog.by_level(level):
+            series: dict[str | None, list]
             if m.group is None:
                 series = {None: _series(samples, level, m.name)}
             else:
@@ -298,7 +301,7 @@ def _has_level(samples: list[dict], level: str) -> bool:
 
 def lookup(summary: dict, dotted: str):
     """Return a value of a summary by dotted key ("container.cpu_seconds")."""
-    value = summary
+    value: Any = summary
     for part in dotted.split("."):
         if not isinstance(value, dict):
             return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+from typing import NoReturn
 
 import click
 
@@ -50,7 +51,7 @@ def cli(verbose: bool) -> None:
     )
 
 
-def fail(message: str, code: int = 2) -> NoReturn:  # noqa: F821
+def fail(message: str, code: int = 2) -> NoReturn:
     click.echo(f"ctprof: error: {message}", err=True)
     sys.exit(code)
 
