@@ -8,9 +8,8 @@ The keys listed in SUMMARY_KEYS are documented and stable.
 
 from __future__ import annotations
 
-from typing import Any
-
 from collections.abc import Iterable
+from typing import Any
 
 from .. import catalog
 from ..catalog import CONTAINER, HOST, PROCESS
@@ -80,7 +79,7 @@ def _series(samples: list[dict], level: str, name: str) -> list:
 
 def _group_series(
     samples: list[dict], level: str, group: str, name: str
-) -> dict[str, list]:
+) -> dict[Any, list]:
     out: dict[str, list] = {}
     for s in samples:
         groups = s.get(level, {}) if isinstance(s.get(level), dict) else {}

@@ -129,7 +129,7 @@ def remove_stale_run_cgroups(parent: str) -> list[str]:
     Run cgroups are named "ctprof-<profiler pid>-..."; one whose profiler is
     gone and which holds no process is removed. Returns the removed paths.
     """
-    removed = []
+    removed: list[str] = []
     try:
         entries = os.listdir(parent)
     except OSError:
