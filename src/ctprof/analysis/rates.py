@@ -22,7 +22,7 @@ TIME_COLUMNS = ("time", "elapsed_seconds", "seq", "kind")
 
 @dataclass(frozen=True)
 class SeriesInfo:
-    """What one column of a rate frame contains."""
+    """Description of one column of a rate frame."""
 
     column: str
     metric: catalog.Metric

@@ -89,7 +89,7 @@ def _first_mono(tasks: list[Task]) -> float | None:
 
 
 def _gap_row(columns) -> pd.DataFrame:
-    """A row of NaN between stages, so lines do not join two stages."""
+    """Return a row of NaN that separates two stages, so lines do not join them."""
     return pd.DataFrame({c: [np.nan] for c in columns})
 
 

@@ -1,4 +1,4 @@
-"""What to draw for a run, independent of the drawing library.
+"""Figures and panels of a run, independent of the drawing library.
 
 ``run_figures`` turns a rate frame (analysis/rates.py) into figures of panels of
 lines. render/plots.py draws them with matplotlib and render/html.py with plotly,
@@ -67,7 +67,7 @@ def _labels(frame: pd.DataFrame, level: str, name: str) -> list[str]:
 
 
 def host_cpu_modes(frame: pd.DataFrame) -> Panel | None:
-    """Host CPU time by mode, in % of all CPU time in each interval."""
+    """Return host CPU time by mode, in % of all CPU time in each interval."""
     rates = {}
     for mode in catalog.CPU_MODES_PARTITION:
         values = _column(frame, HOST, catalog.host_cpu_mode_metric(mode))
@@ -98,7 +98,7 @@ def container_cpu(frame: pd.DataFrame) -> Panel | None:
 
 
 def container_throttling(frame: pd.DataFrame) -> Panel | None:
-    """Throttled time per second; drawn only when the cgroup was throttled."""
+    """Return throttled time per second, or None when the cgroup was never throttled."""
     values = _column(frame, CONTAINER, "cpu_throttled_seconds_total")
     if not _active(values):
         return None
@@ -128,7 +128,7 @@ def container_memory(frame: pd.DataFrame) -> Panel | None:
 
 
 def disk(frame: pd.DataFrame) -> Panel | None:
-    """Read and write rates per host block device; idle devices are left out."""
+    """Return read and write rates per host block device, leaving out idle devices."""
     lines = []
     for device in _labels(frame, HOST, "disk_read_bytes_total"):
         for name, verb in (
@@ -149,7 +149,7 @@ def disk(frame: pd.DataFrame) -> Panel | None:
 
 
 def network(frame: pd.DataFrame) -> Panel | None:
-    """Receive and transmit rates per interface; idle interfaces are left out.
+    """Return receive and transmit rates per interface, leaving out idle interfaces.
 
     The container level's interfaces are those of the target's network
     namespace; the host's are used when the container level was not recorded.
@@ -189,7 +189,7 @@ def top_processes(procs: pd.DataFrame) -> Panel | None:
 
 
 def pressure(frame: pd.DataFrame, level: str) -> Panel | None:
-    """PSI stall time per second of wall time, in %; drawn when recorded."""
+    """Return PSI stall time in % of wall time, or None when PSI was not recorded."""
     lines = []
     for resource in catalog.PSI_RESOURCES:
         for kind in catalog.PSI_KINDS:

@@ -22,7 +22,7 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 from .. import catalog  # noqa: E402
 from ..analysis.tasks import Timeline  # noqa: E402
 from .panels import Figure, Panel, run_figures  # noqa: E402
-from .units import human_bytes, human_seconds  # noqa: E402
+from .units import human_bytes  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def axis_formatter(unit: str) -> FuncFormatter:
     if unit in ("percent", "percent of time"):
         return FuncFormatter(lambda v, _: f"{v:.0f} %")
     if unit == "seconds":
-        return FuncFormatter(lambda v, _: human_seconds(v))
+        return FuncFormatter(lambda v, _: f"{v:g} s")
     return FuncFormatter(lambda v, _: f"{v:g}")
 
 
@@ -99,14 +99,31 @@ def _shade(ax, timeline: Timeline) -> None:
         )
 
 
+def _segments(present: np.ndarray) -> list[slice]:
+    """Return the runs of consecutive True values as slices."""
+    segments, start = [], None
+    for i, flag in enumerate(present):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            segments.append(slice(start, i))
+            start = None
+    if start is not None:
+        segments.append(slice(start, len(present)))
+    return segments
+
+
 def _draw_lines(ax, x: np.ndarray, panel: Panel, factor: float) -> None:
     if panel.stacked:
-        # Rows without a value (the first sample has no rate) are left out
-        # rather than drawn as zero.
+        # Rows without a value (the first sample of each stage has no rate)
+        # split the area into segments rather than being drawn as zero.
         present = ~np.all(np.isnan(np.vstack([line.y for line in panel.lines])), 0)
-        ys = [np.nan_to_num(line.y[present]) / factor for line in panel.lines]
         labels = [line.label for line in panel.lines]
-        ax.stackplot(x[present], ys, labels=labels, alpha=0.85)
+        colors = [f"C{i}" for i in range(len(labels))]
+        for segment in _segments(present):
+            ys = [np.nan_to_num(line.y[segment]) for line in panel.lines]
+            ax.stackplot(x[segment], ys, labels=labels, colors=colors, alpha=0.85)
+            labels = [f"_{label}" for label in labels]
         ax.set_ylim(0, 100)
         return
     for line in panel.lines:
@@ -153,11 +170,15 @@ def draw_figure(figure: Figure, timeline: Timeline, title: str) -> plt.Figure:
             _draw_lines(ax, figure.x, panel, factor)
             ax.set_xlabel("seconds since start")
             ax.grid(True, alpha=0.3)
-        ax.set_title(panel.title, fontsize=10, loc="left")
+        heading = panel.title
+        if timeline.delta_mode and panel.unit != "bytes":
+            heading += " (mean over the whole run)"
+        ax.set_title(heading, fontsize=10, loc="left")
         ax.set_ylabel(unit)
         if factor == 1.0:
             ax.yaxis.set_major_formatter(axis_formatter(panel.unit))
-        if len(panel.lines) > 1 or panel.stacked:
+        bars = timeline.delta_mode and not panel.stacked
+        if (len(panel.lines) > 1 or panel.stacked) and not bars:
             ax.legend(fontsize=7, loc="upper right", ncol=2)
     fig.suptitle(f"{title}: {figure.title}", fontsize=11)
     fig.tight_layout()
@@ -170,6 +191,7 @@ def _task_bar(ax, tasks: pd.DataFrame, column: str, title: str, unit: str) -> No
     if unit == "bytes":
         factor, unit = byte_scale(float(values.max()))
     ax.bar(tasks["task"], values / factor, color="tab:blue")
+    ax.set_ylim(bottom=0)
     ax.set_title(title, fontsize=10, loc="left")
     ax.set_ylabel(unit)
     if factor == 1.0:
