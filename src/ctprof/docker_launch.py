@@ -1,0 +1,240 @@
+"""``ctprof docker-run``: create a container, profile it from its start to its exit.
+
+The steps follow ``docker run``: create the container with the user's
+options, attach to its output, start it, follow it to its exit and return its
+exit status. A fresh container's cgroup counters start at zero, so zero is
+the baseline of its totals (meta target.counters_start_at_zero), and the first
+sample is taken as soon as the engine reports the main pid. ``--rm`` is
+carried out by ctprof after the end sample, not by the engine, which would
+remove the cgroup before it is read. SIGINT and SIGTERM are forwarded to the
+container, as docker run does.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+
+from .collect import cgroupfs as cg
+from .docker_args import RunSpec, parse_run_args
+from .launch import RunResult
+from .recording import Recording, default_output, prepare_output
+from .targets.docker import (
+    DockerError,
+    DockerTarget,
+    connect,
+    container_facts,
+    engine_facts,
+)
+from .targets.pidwatch import ProcessWatch
+
+log = logging.getLogger(__name__)
+
+# Exit statuses docker run uses when the container cannot run its command.
+EXIT_ENGINE_ERROR = 125
+EXIT_CANNOT_EXECUTE = 126
+EXIT_NOT_FOUND = 127
+
+# How often the wait loop wakes to forward signals.
+_TICK_SECONDS = 0.1
+
+
+def _create(client, spec: RunSpec):
+    import docker
+
+    try:
+        return client.containers.create(spec.image, spec.command or None, **spec.create)
+    except docker.errors.ImageNotFound:
+        raise DockerError(
+            f"image {spec.image!r} is not present locally and ctprof does not "
+            f"pull images; run docker pull {spec.image} first"
+        ) from None
+    except docker.errors.APIError as exc:
+        raise DockerError(
+            f"docker create failed: {exc.explanation or exc}; check the docker run "
+            "options"
+        ) from None
+
+
+class _OutputPump:
+    """Copies the container's stdout and stderr to ours, as docker run does."""
+
+    def __init__(self, client, container_id: str) -> None:
+        self.stream = client.api.attach(
+            container_id, stdout=True, stderr=True, stream=True, logs=True, demux=True
+        )
+        self.thread = threading.Thread(
+            target=self._pump, name="ctprof-container-output", daemon=True
+        )
+        self.thread.start()
+
+    def _pump(self) -> None:
+        try:
+            for out, err in self.stream:
+                for data, sink in ((out, sys.stdout), (err, sys.stderr)):
+                    if data:
+                        sink.buffer.write(data)
+                        sink.flush()
+        except Exception as exc:  # noqa: BLE001 - output is best effort
+            log.warning("copying the container's output failed: %s", exc)
+
+    def join(self, timeout: float) -> None:
+        self.thread.join(timeout)
+
+
+class _SignalRelay:
+    """Records SIGINT and SIGTERM; the wait loop forwards them to the container."""
+
+    def __init__(self) -> None:
+        self.pending: list[int] = []
+        self.forwarded: list[str] = []
+        self._previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        self.pending.append(signum)
+
+    def forward(self, client, container_id: str) -> None:
+        while self.pending:
+            signum = self.pending.pop(0)
+            name = signal.Signals(signum).name
+            try:
+                client.api.kill(container_id, signal=name)
+                self.forwarded.append(name)
+            except Exception as exc:  # noqa: BLE001 - the container may be gone
+                log.warning("cannot forward %s to the container: %s", name, exc)
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def _start(client, container, target: DockerTarget, layout: cg.Layout) -> str | None:
+    """Start the container and bind the target; return an error message."""
+    import docker
+
+    try:
+        container.start()
+    except docker.errors.APIError as exc:
+        return str(exc.explanation or exc)
+    state = client.api.inspect_container(container.id)["State"]
+    target.bind(int(state.get("Pid") or 0), layout)
+    return None
+
+
+def _start_failure_status(message: str) -> int:
+    lowered = message.lower()
+    if "not found" in lowered or "no such file" in lowered:
+        return EXIT_NOT_FOUND
+    if "permission denied" in lowered:
+        return EXIT_CANNOT_EXECUTE
+    return EXIT_ENGINE_ERROR
+
+
+def _wait_exit(client, container_id: str, target: DockerTarget, relay) -> None:
+    """Block until the main process exits (or the engine reports the end)."""
+    watch = ProcessWatch(target.main_pid) if target.main_pid else None
+    try:
+        while True:
+            relay.forward(client, container_id)
+            if watch is not None:
+                if watch.wait(_TICK_SECONDS):
+                    return
+                continue
+            try:
+                client.api.wait(container_id, timeout=_TICK_SECONDS * 10)
+                return
+            except Exception:  # noqa: BLE001 - read timeout: check signals, wait on
+                continue
+    finally:
+        if watch is not None:
+            watch.close()
+
+
+def _final_state(client, container_id: str) -> dict:
+    status = client.api.wait(container_id)
+    state = client.api.inspect_container(container_id)["State"]
+    return {
+        "exit_code": status.get("StatusCode"),
+        "oom_killed": state.get("OOMKilled"),
+        "started_at": state.get("StartedAt"),
+        "finished_at": state.get("FinishedAt"),
+        "error": state.get("Error") or None,
+    }
+
+
+def _remove(client, container_id: str) -> None:
+    try:
+        # v=True: anonymous volumes go with the container, as with docker run --rm.
+        client.api.remove_container(container_id, v=True, force=True)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("cannot remove container %s: %s", container_id[:12], exc)
+
+
+def run_container(
+    docker_args: list[str],
+    interval: float,
+    levels: tuple[str, ...],
+    output: str | None,
+    name: str | None = None,
+    force: bool = False,
+) -> RunResult:
+    """Create a container from ``docker run`` arguments, profile it to its exit
+    and return its exit status and run directory."""
+    spec = parse_run_args(docker_args)
+    client = connect()
+    label = name or spec.create.get("name") or spec.image
+    directory = prepare_output(output or default_output(label), force)
+    layout = cg.detect_layout()
+    container = _create(client, spec)
+    try:
+        attrs = client.api.inspect_container(container.id)
+        target = DockerTarget(
+            container_facts(attrs), engine_facts(client), counters_start_at_zero=True
+        )
+        meta = {
+            "command": spec.command,
+            "docker_run_args": list(docker_args),
+            "name": name or target.facts["name"],
+        }
+        recording = Recording(directory, target, levels, interval, meta, layout)
+        result = _record(client, container, target, recording, layout)
+    finally:
+        if spec.remove:
+            _remove(client, container.id)
+    return RunResult(result[0], directory, result[1], recording.meta)
+
+
+def _record(client, container, target, recording, layout) -> tuple[int, dict]:
+    pump = _OutputPump(client, container.id)
+    relay = _SignalRelay()
+    extra: dict = {}
+    exit_code = EXIT_ENGINE_ERROR
+    try:
+        failure = _start(client, container, target, layout)
+        recording.start()
+        if failure is not None:
+            print(
+                f"ctprof: error: cannot start the container: {failure}", file=sys.stderr
+            )
+            exit_code = _start_failure_status(failure)
+            extra["launch_error"] = failure
+        else:
+            recording.start_series()
+            _wait_exit(client, container.id, target, relay)
+            recording.take_end()
+            state = _final_state(client, container.id)
+            exit_code = state["exit_code"]
+            extra["container_state"] = state
+    finally:
+        relay.restore()
+        if relay.forwarded:
+            extra["signals_forwarded"] = relay.forwarded
+        summary = recording.finish(exit_code, extra)
+        target.close()
+        pump.join(5)
+    return exit_code, summary

@@ -1,0 +1,290 @@
+"""A Docker container as a target, found through the Docker Engine API.
+
+The container is resolved with the ``docker`` SDK (which honours DOCKER_HOST)
+to its id, name, image, labels, limits and main pid. Its cgroup directories
+come from /proc/PID/cgroup of the main pid joined with the mounted cgroup
+hierarchies (collect/cgroupfs.py), so the cgroup driver and layout are
+detected rather than assumed. ctprof only reads a container: it never stops,
+pauses or changes one it attaches to.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from .. import catalog
+from ..collect import cgroupfs as cg
+from ..collect.cgroup_reader import CgroupReader
+from ..errors import UsageError
+from .base import Target
+from .netns import NetnsThread
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+
+
+class DockerError(UsageError):
+    """The engine cannot be reached, or the container cannot be found."""
+
+
+def docker_host() -> str:
+    return os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+
+
+def _connection_message(exc: Exception, host: str) -> str:
+    text = repr(exc)
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None:
+        text += " " + repr(cause)
+        cause = cause.__cause__ or cause.__context__
+    where = host.removeprefix("unix://")
+    if "FileNotFoundError" in text or "No such file" in text:
+        return (
+            f"Docker socket {where} not found; start the Docker engine, "
+            "or set DOCKER_HOST to where it listens"
+        )
+    if "PermissionError" in text or "Permission denied" in text:
+        return (
+            f"permission denied on the Docker socket {where}; "
+            "run ctprof as root or as a member of the docker group"
+        )
+    if "Connection refused" in text or "ConnectionRefusedError" in text:
+        return (
+            f"the Docker engine at {host} is not running (connection refused); "
+            "start it, e.g. systemctl start docker"
+        )
+    return f"cannot reach the Docker engine at {host}: {exc}; check that it is running"
+
+
+def connect(timeout: float = 30.0):
+    """Return a ``docker.DockerClient`` that answered a ping."""
+    import docker
+
+    host = docker_host()
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+    except docker.errors.DockerException as exc:
+        raise DockerError(_connection_message(exc, host)) from None
+    except OSError as exc:
+        raise DockerError(_connection_message(exc, host)) from None
+    return client
+
+
+def _names(summary: dict) -> list[str]:
+    return [n.lstrip("/") for n in summary.get("Names") or ()]
+
+
+def find_container(client, ref: str) -> dict:
+    """Return the inspect data of the container named or identified by ``ref``.
+
+    ``ref`` is a full name or id, or a prefix of exactly one name or id.
+    """
+    import docker
+
+    if not ref:
+        raise DockerError("empty container name; give a container name or id")
+    try:
+        summaries = client.api.containers(all=True)
+    except docker.errors.DockerException as exc:
+        raise DockerError(
+            f"listing containers at {docker_host()} failed: {exc}"
+        ) from None
+    exact = [c for c in summaries if c["Id"] == ref or ref in _names(c)]
+    matches = exact or [
+        c
+        for c in summaries
+        if c["Id"].startswith(ref) or any(n.startswith(ref) for n in _names(c))
+    ]
+    if not matches:
+        raise DockerError(
+            f"no container named {ref!r} or with an id starting with it at "
+            f"{docker_host()}; list them with docker ps -a"
+        )
+    if len(matches) > 1:
+        shown = ", ".join(
+            f"{(_names(c) or ['?'])[0]} ({c['Id'][:12]})" for c in matches[:5]
+        )
+        raise DockerError(
+            f"container prefix {ref!r} is ambiguous: it matches {shown}; "
+            "give more characters of the name or id"
+        )
+    try:
+        return client.api.inspect_container(matches[0]["Id"])
+    except docker.errors.NotFound:
+        raise DockerError(
+            f"container {ref!r} was removed while ctprof looked it up"
+        ) from None
+
+
+def engine_facts(client) -> dict:
+    """Return the engine version and the cgroup driver and version it reports."""
+    facts: dict = {}
+    try:
+        version = client.version()
+        facts["version"] = version.get("Version")
+        facts["api_version"] = version.get("ApiVersion")
+        info = client.info()
+        facts["cgroup_driver"] = info.get("CgroupDriver")
+        facts["cgroup_version"] = info.get("CgroupVersion")
+    except Exception as exc:  # noqa: BLE001 - facts only, the run goes on
+        log.warning("cannot read the Docker engine version: %s", exc)
+    return facts
+
+
+def _positive(value) -> int | None:
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def container_limits(host_config: dict) -> dict:
+    """Return the CPU, memory and pids limits set on a container; None = unlimited."""
+    nano = _positive(host_config.get("NanoCpus"))
+    quota = _positive(host_config.get("CpuQuota"))
+    period = _positive(host_config.get("CpuPeriod"))
+    cpus = None
+    if nano is not None:
+        cpus = nano / 1e9
+    elif quota is not None:
+        # The kernel's default CFS period is 100 ms (sched-bwc.rst).
+        cpus = quota / (period or 100_000)
+    return {
+        "cpus": cpus,
+        "nano_cpus": nano,
+        "cpu_quota_microseconds": quota,
+        "cpu_period_microseconds": period,
+        "cpu_shares": _positive(host_config.get("CpuShares")),
+        "cpuset_cpus": host_config.get("CpusetCpus") or None,
+        "memory_bytes": _positive(host_config.get("Memory")),
+        "memory_swap_bytes": _positive(host_config.get("MemorySwap")),
+        "pids_limit": _positive(host_config.get("PidsLimit")),
+    }
+
+
+def container_facts(attrs: dict) -> dict:
+    """Return the facts about a container recorded in meta.json."""
+    config = attrs.get("Config") or {}
+    state = attrs.get("State") or {}
+    return {
+        "id": attrs["Id"],
+        "name": (attrs.get("Name") or "").lstrip("/"),
+        "image": config.get("Image"),
+        "image_id": attrs.get("Image"),
+        "labels": config.get("Labels") or {},
+        "limits": container_limits(attrs.get("HostConfig") or {}),
+        "started_at": state.get("StartedAt"),
+        "network_mode": (attrs.get("HostConfig") or {}).get("NetworkMode"),
+    }
+
+
+def driver_from_path(cgroup_dir: str) -> str:
+    """Return the cgroup driver a container's cgroup path shows.
+
+    The systemd driver puts a container in a scope unit named
+    docker-<id>.scope; the cgroupfs driver in a directory named by the id.
+    """
+    last = os.path.basename(cgroup_dir.rstrip("/"))
+    return "systemd" if last.endswith(".scope") else "cgroupfs"
+
+
+def _cgroup_sources() -> set[str]:
+    sources = {m.source for m in catalog.CONTAINER_METRICS if m.source != "net_dev"}
+    return sources | {"cg_pressure"}
+
+
+class _LateCgroupReader(CgroupReader):
+    """A cgroup reader whose directories are known only once the container
+    runs; the sampler holds this object from the start."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+
+    def bind(self, dirs: dict[str, str]) -> None:
+        CgroupReader.__init__(self, dirs, self.cache)
+
+    def never_bound(self, reason: str) -> None:
+        for source in _cgroup_sources():
+            self.unavailable.setdefault(source, reason)
+
+
+class DockerTarget(Target):
+    """One container: its cgroup, its processes and its network namespace."""
+
+    kind = "docker"
+
+    def __init__(
+        self,
+        facts: dict,
+        engine: dict | None = None,
+        counters_start_at_zero: bool = False,
+        proc_root: str = "/proc",
+    ) -> None:
+        super().__init__()
+        self.facts = facts
+        self.engine = engine or {}
+        self.counters_start_at_zero = counters_start_at_zero
+        self.proc_root = proc_root
+        self.reader: _LateCgroupReader = _LateCgroupReader()
+        self.main_pid: int | None = None
+        self.netns: NetnsThread | None = None
+        self.network_note: str | None = None
+        self.bind_error: str | None = None
+
+    def bind(self, pid: int, layout: cg.Layout) -> bool:
+        """Find the cgroup and network namespace of the container's main pid.
+
+        Returns False (and records why) when the process is already gone.
+        """
+        self.main_pid = pid
+        try:
+            if pid <= 0:
+                raise FileNotFoundError(pid)
+            dirs = cg.process_cgroup_dirs(layout, pid, self.proc_root)
+        except FileNotFoundError:
+            self.bind_error = "the container exited before its cgroup could be read"
+            self.reader.never_bound(self.bind_error)
+            return False
+        if not dirs:
+            self.bind_error = (
+                f"the cgroup of pid {pid} is outside the cgroup mounts visible here"
+            )
+            self.reader.never_bound(self.bind_error)
+            return False
+        self.reader.bind(dirs)
+        try:
+            self.netns = NetnsThread(pid, self.proc_root)
+        except OSError as exc:
+            self.network_note = (
+                f"{exc}; network is read from /proc/{pid}/net/dev while the "
+                "main process lives"
+            )
+            log.warning("%s", self.network_note)
+        return True
+
+    def netns_pid(self) -> int | None:
+        if self.netns is not None:
+            return self.netns.tid
+        if self.main_pid:
+            return self.main_pid
+        return None
+
+    def describe(self) -> dict:
+        out = super().describe()
+        out["container"] = self.facts
+        out["engine"] = self.engine
+        out["main_pid"] = self.main_pid
+        out["counters_start_at_zero"] = self.counters_start_at_zero
+        if self.reader.dirs:
+            first = next(iter(self.reader.dirs.values()))
+            out["cgroup_driver_detected"] = driver_from_path(first)
+        if self.bind_error:
+            out["bind_error"] = self.bind_error
+        if self.network_note:
+            out["network_note"] = self.network_note
+        return out
+
+    def close(self) -> None:
+        if self.netns is not None:
+            self.netns.close()
+            self.netns = None
