@@ -13,7 +13,8 @@ import threading
 import time
 
 from . import catalog
-from .collectors import ContainerCollector, HostCollector, ProcessCollector
+from .collectors import ContainerCollector, HostCollector
+from .process_collector import ProcessCollector
 from .store import RunWriter
 from .targets.base import Target
 

@@ -1,0 +1,276 @@
+"""Process level: /proc/PID/stat, status and io for each pid of the target.
+
+This is the profiler's hot path: it runs for every process every sample. Each
+process keeps its /proc descriptors open between samples (procfs regenerates
+a file on every read from offset 0, so pread re-reads it), and a process that
+has not run since the previous sample reuses its previous row after two
+small reads instead of three larger reads and their parsing.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+
+from . import catalog
+from .collect import procfs
+from .collectors import CLOCK_TICKS, resolve_scale, scaled
+from .errors import ParseError
+
+log = logging.getLogger(__name__)
+
+_STATUS_KEYS = tuple(
+    m.field for m in catalog.PROCESS_METRICS if m.source == "pid_status"
+)
+_IO_UNREADABLE = "/proc/PID/io is readable only by the process owner or root"
+# Errors of a /proc/PID file whose process has exited (ESRCH once it is reaped).
+_GONE = (errno.ESRCH, errno.ENOENT)
+_READ_SIZE = 65536
+
+_STAT = 0
+_STATUS = 1
+_IO = 2
+# Index of proc(5) field 22 (starttime) and field 20 (num_threads) in
+# split_pid_stat's tail, which starts at field 3.
+_START_TIME = 22 - 3
+_NUM_THREADS = 20 - 3
+
+
+def _row_plan() -> list[tuple[int, object, float | None]]:
+    """Return (source, key, scale) per process metric in catalog order.
+
+    For /proc/PID/stat the key is the index in split_pid_stat's tail and the
+    scale is None for text fields; for status and io it is the field name.
+    """
+    sources = {"pid_stat": _STAT, "pid_status": _STATUS, "pid_io": _IO}
+    plan: list[tuple[int, object, float | None]] = []
+    for m in catalog.PROCESS_METRICS:
+        source = sources[m.source]
+        if source == _STAT:
+            scale = None if m.kind == catalog.INFO else resolve_scale(m.scale)
+            plan.append((source, int(m.field) - 3, scale))
+        else:
+            plan.append((source, m.field, resolve_scale(m.scale)))
+    return plan
+
+
+def _open(path: str) -> int:
+    return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+
+
+class _ProcessFiles:
+    """Open descriptors of one process's /proc files and its last reading."""
+
+    __slots__ = ("base", "stat", "status", "io", "schedstat", "last", "row")
+
+    def __init__(self, base: str, with_io: bool) -> None:
+        self.base = base
+        self.stat = self.status = self.io = self.schedstat = -1
+        # (schedstat bytes, stat bytes) of the row in ``row``, when reusable.
+        self.last: tuple[bytes, bytes] | None = None
+        self.row: list | None = None
+        try:
+            self.stat = _open(base + "stat")
+            self.status = _open(base + "status")
+        except OSError:
+            self.close()
+            raise
+        if with_io:
+            try:
+                self.io = _open(base + "io")
+            except PermissionError:
+                self.close()
+                raise
+            except OSError:
+                self.io = -1
+        try:
+            # /proc/PID/schedstat needs CONFIG_SCHED_INFO; without it every
+            # sample reads the process in full.
+            self.schedstat = _open(base + "schedstat")
+        except OSError:
+            self.schedstat = -1
+
+    def close(self) -> None:
+        for fd in (self.stat, self.status, self.io, self.schedstat):
+            if fd >= 0:
+                os.close(fd)
+        self.stat = self.status = self.io = self.schedstat = -1
+
+
+class ProcessCollector:
+    """Process level: /proc/PID/stat, status and io for each pid of the target.
+
+    A process that exits between listing and reading is skipped. Each row
+    follows catalog.PROCESS_COLUMNS; a process's command line is reported once,
+    in ``new_processes``, the first time its (pid, start time, name) is seen.
+    """
+
+    def __init__(
+        self, proc_root: str = "/proc", boot_time: float | None = None
+    ) -> None:
+        self.proc_root = proc_root
+        self.unavailable: dict[str, str] = {}
+        self._plan = _row_plan()
+        self._seen: set[tuple[int, float, str]] = set()
+        self._files: dict[int, _ProcessFiles] = {}
+        if boot_time is None:
+            with open(os.path.join(proc_root, "stat"), "rb") as f:
+                boot_time = procfs.parse_stat(f.read()).get("btime", 0.0)
+        self.boot_time = boot_time
+        self._io_denied = False
+        #: Reuse the row of a process that has not run since the last sample;
+        #: the benchmark turns this off to time the full read of every process.
+        self.reuse_unchanged = True
+        #: Rows reused so far.
+        self.reused = 0
+
+    def collect(self, pids: list[int]) -> tuple[list[list], list[dict]]:
+        rows: list[list] = []
+        new: list[dict] = []
+        alive: set[int] = set()
+        for pid in pids:
+            row = self._one(pid, new)
+            if row is not None:
+                rows.append(row)
+                alive.add(pid)
+        for gone in [pid for pid in self._files if pid not in alive]:
+            self._files.pop(gone).close()
+        return rows, new
+
+    def close(self) -> None:
+        for files in self._files.values():
+            files.close()
+        self._files.clear()
+
+    def _one(self, pid: int, new: list[dict]) -> list | None:
+        files = self._files.get(pid)
+        if files is not None:
+            try:
+                return self._read(pid, files, new)
+            except OSError as exc:
+                # The pid may belong to a new process since the last sample:
+                # the old descriptors then fail with ESRCH; reopen once.
+                self._files.pop(pid).close()
+                if exc.errno not in _GONE:
+                    raise
+        files = self._open(pid)
+        if files is None:
+            return None
+        self._files[pid] = files
+        try:
+            return self._read(pid, files, new)
+        except OSError as exc:
+            self._files.pop(pid).close()
+            if exc.errno in _GONE:
+                return None
+            raise
+
+    def _open(self, pid: int) -> _ProcessFiles | None:
+        base = f"{self.proc_root}/{pid}/"
+        try:
+            return _ProcessFiles(base, not self._io_denied)
+        except PermissionError as exc:
+            if exc.filename != base + "io":
+                raise
+            self._deny_io()
+            return self._open(pid)
+        except OSError as exc:
+            if exc.errno in _GONE:
+                return None
+            raise
+
+    def _deny_io(self) -> None:
+        self._io_denied = True
+        for m in catalog.PROCESS_METRICS:
+            if m.source == "pid_io":
+                self.unavailable[m.name] = _IO_UNREADABLE
+
+    def _read(self, pid: int, files: _ProcessFiles, new: list[dict]) -> list:
+        schedstat = b""
+        if files.schedstat >= 0:
+            schedstat = os.pread(files.schedstat, _READ_SIZE, 0)
+        stat_data = os.pread(files.stat, _READ_SIZE, 0)
+        if (
+            self.reuse_unchanged
+            and files.last is not None
+            and files.last == (schedstat, stat_data)
+        ):
+            # The process has not been on a CPU since the previous sample
+            # (same run time in ns and same number of time slices), and it is
+            # single-threaded, so status and io cannot have changed either;
+            # stat is still read because reclaim can shrink the RSS of a
+            # sleeping process.
+            # NOTE: a task that shares the memory map without being a thread
+            # (clone with CLONE_VM only) could raise VmHWM unseen here.
+            self.reused += 1
+            return list(files.row)  # type: ignore[arg-type]
+        status_data = os.pread(files.status, _READ_SIZE, 0)
+        io: dict = {}
+        if files.io >= 0:
+            try:
+                io_data = os.pread(files.io, _READ_SIZE, 0)
+            except PermissionError:
+                self._deny_io()
+                os.close(files.io)
+                files.io = -1
+            else:
+                io = procfs.parse_pid_io(io_data, files.base + "io")
+        comm, tail = procfs.split_pid_stat(stat_data, files.base + "stat")
+        status = procfs.parse_pid_status(
+            status_data, files.base + "status", _STATUS_KEYS
+        )
+        name = comm.decode(errors="replace")
+        try:
+            row = self._row(pid, name, tail, status, io)
+        except ValueError:
+            detail = f"expected integer fields, got {stat_data[:80]!r}"
+            raise ParseError(files.base + "stat", detail) from None
+        single_thread = tail[_NUM_THREADS] == b"1"
+        if schedstat and single_thread:
+            files.last = (schedstat, stat_data)
+            files.row = row
+        else:
+            files.last = files.row = None
+        key = (pid, row[1], name)
+        if key not in self._seen:
+            self._seen.add(key)
+            new.append(self._describe(files.base, key))
+        return list(row)
+
+    @staticmethod
+    def _describe(base: str, key: tuple[int, float, str]) -> dict:
+        try:
+            with open(base + "cmdline", "rb") as f:
+                cmdline = procfs.parse_cmdline(f.read())
+        except OSError:
+            cmdline = ""
+        pid, start, name = key
+        return {
+            "pid": pid,
+            "start_time_seconds": start,
+            "name": name,
+            "cmdline": cmdline,
+        }
+
+    def _row(
+        self, pid: int, name: str, tail: list[bytes], status: dict, io: dict
+    ) -> list:
+        """Build one row in catalog.PROCESS_COLUMNS order."""
+        start = round(self.boot_time + int(tail[_START_TIME]) / CLOCK_TICKS, 2)
+        row: list = [pid, start, name]
+        append = row.append
+        for source, key, scale in self._plan:
+            if source == _STAT:
+                if key >= len(tail):  # type: ignore[operator]
+                    append(None)  # field 42 (blkio delay) is from Linux 2.6.18
+                elif scale is None:
+                    append(tail[key].decode(errors="replace"))  # type: ignore[index]
+                elif scale == 1:
+                    append(int(tail[key]))  # type: ignore[index]
+                else:
+                    append(scaled(int(tail[key]), scale))  # type: ignore[index]
+            else:
+                value = (status if source == _STATUS else io).get(key)
+                append(None if value is None else scaled(value, scale))  # type: ignore[arg-type]
+        return row
