@@ -69,6 +69,7 @@ def container_table(summary: dict) -> Table:
     elapsed = summary.get("elapsed_seconds")
     cpu = c.get("cpu_seconds")
     cores = None if cpu is None or not elapsed else cpu / elapsed
+    io_note = " (main process)" if c.get("io_source") else ""
     t = Table(
         title="Container (the run's cgroup)", show_header=False, title_justify="left"
     )
@@ -82,8 +83,8 @@ def container_table(summary: dict) -> Table:
         ("CPU throttled", human_seconds(c.get("cpu_throttled_seconds"))),
         ("memory peak", human_bytes(c.get("memory_peak_bytes"))),
         ("OOM kills", human_count(c.get("oom_kills"))),
-        ("block I/O read", human_bytes(c.get("io_read_bytes"))),
-        ("block I/O written", human_bytes(c.get("io_write_bytes"))),
+        ("block I/O read" + io_note, human_bytes(c.get("io_read_bytes"))),
+        ("block I/O written" + io_note, human_bytes(c.get("io_write_bytes"))),
         ("network received", human_bytes(c.get("network_receive_bytes"))),
         ("network sent", human_bytes(c.get("network_transmit_bytes"))),
         ("processes (max)", human_count(c.get("processes_max"))),
@@ -111,8 +112,8 @@ def process_table(summary: dict, limit: int = 10) -> Table:
         ("user", "right"),
         ("system", "right"),
         ("peak RSS", "right"),
-        ("read", "right"),
-        ("written", "right"),
+        ("read (rchar)", "right"),
+        ("written (wchar)", "right"),
         ("command line", "left"),
     ):
         t.add_column(name, justify=justify, overflow="fold")
