@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 from rich.console import Console
 from rich.table import Table
 
@@ -41,7 +43,7 @@ def run_table(meta: dict, summary: dict) -> Table:
     target = meta.get("target", {})
     command = meta.get("command")
     if isinstance(command, list):
-        command = " ".join(command)
+        command = shlex.join(command)
     rows = [
         ("command", command or target.get("name") or "n/a"),
         ("target", f"{target.get('kind', 'n/a')} ({target.get('mode', 'cgroup')})"),
