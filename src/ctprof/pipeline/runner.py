@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import store
-from ..errors import CtprofError
+from ..errors import CtprofError, UsageError
 from ..launch import CommandNotFound, RunResult, run_command
 from ..recording import default_output, iso, now_wall, prepare_output
 from .spec import Pipeline, Stage
@@ -43,8 +43,13 @@ def stage_directory_name(number: int, stage: Stage) -> str:
 
 
 def docker_args(stage: Stage) -> list[str]:
-    """Return the ``docker run`` arguments of an image stage (options, image, command)."""
+    """Return the ``docker run`` arguments of an image stage (options, image, command).
+
+    Stages run with --rm, so a pipeline leaves no stopped containers behind.
+    """
     args = list(stage.docker_options)
+    if "--rm" not in args:
+        args.insert(0, "--rm")
     for key, value in stage.env.items():
         args += ["-e", f"{key}={value}"]
     if stage.workdir is not None:
@@ -75,6 +80,24 @@ def planned_stages(pipeline: Pipeline, first: int) -> list[dict]:
     return out
 
 
+def check_container_stages(pipeline: Pipeline) -> None:
+    """Validate the docker run options of every image stage before any stage runs.
+
+    Raises UsageError naming the file, the stage's line and the option.
+    """
+    from ..docker_args import parse_run_args
+
+    for stage in pipeline.stages:
+        if stage.image is None:
+            continue
+        try:
+            parse_run_args(docker_args(stage))
+        except UsageError as exc:
+            raise UsageError(
+                f"{pipeline.file} line {stage.line}: stage {stage.name!r}: {exc}"
+            ) from None
+
+
 def _write_meta(directory: str, meta: dict) -> None:
     meta = dict(meta)
     meta["format_version"] = store.FORMAT_VERSION
@@ -94,13 +117,8 @@ def _run_stage(
             extra_env=stage.env,
             cwd=stage.workdir,
         )
-    try:
-        from ..docker_launch import run_container
-    except ImportError as exc:
-        raise CtprofError(
-            f"stage {stage.name!r} runs a container, but this ctprof has no "
-            f"container support ({exc}); install a ctprof with 'ctprof docker-run'"
-        ) from None
+    from ..docker_launch import run_container
+
     return run_container(docker_args(stage), interval, levels, output, stage.name)
 
 
@@ -152,6 +170,7 @@ def run_pipeline(
     summary.json is written even when ctprof itself is interrupted.
     """
     first = pipeline.stage_index(from_stage) if from_stage else 0
+    check_container_stages(pipeline)
     directory = prepare_output(output or default_output(pipeline.name), force)
     meta = {
         "kind": KIND,
