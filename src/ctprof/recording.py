@@ -188,6 +188,11 @@ class Recording:
             self.series.stop()
             self.series = None
 
+    @property
+    def ended(self) -> bool:
+        """True once the end sample was taken."""
+        return self._ended
+
     def take_end(self) -> None:
         """Stop the series and take the end sample (once)."""
         if self._ended:
