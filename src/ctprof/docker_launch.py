@@ -13,9 +13,11 @@ container, as docker run does.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
+import time
 
 from .collect import cgroupfs as cg
 from .docker_args import RunSpec, parse_run_args
@@ -27,6 +29,7 @@ from .targets.docker import (
     connect,
     container_facts,
     engine_facts,
+    expected_cgroup_path,
 )
 from .targets.pidwatch import ProcessWatch
 
@@ -39,6 +42,8 @@ EXIT_NOT_FOUND = 127
 
 # How often the wait loop wakes to forward signals.
 _TICK_SECONDS = 0.1
+# How often the container's cgroup is looked for while the engine starts it.
+_CGROUP_POLL_SECONDS = 0.001
 
 
 def _create(client, spec: RunSpec):
@@ -113,17 +118,94 @@ class _SignalRelay:
             signal.signal(sig, handler)
 
 
-def _start(client, container, target: DockerTarget, layout: cg.Layout) -> str | None:
-    """Start the container and bind the target; return an error message."""
-    import docker
+class _Starter:
+    """Calls the engine's start in a thread, so that the caller can watch for
+    the container's cgroup meanwhile."""
 
-    try:
-        container.start()
-    except docker.errors.APIError as exc:
-        return str(exc.explanation or exc)
-    state = client.api.inspect_container(container.id)["State"]
-    target.bind(int(state.get("Pid") or 0), layout)
-    return None
+    def __init__(self, container) -> None:
+        self.container = container
+        self.error: str | None = None
+        self.thread = threading.Thread(
+            target=self._run, name="ctprof-container-start", daemon=True
+        )
+        self.thread.start()
+
+    def _run(self) -> None:
+        import docker
+
+        try:
+            self.container.start()
+        except docker.errors.APIError as exc:
+            self.error = str(exc.explanation or exc)
+        except Exception as exc:  # noqa: BLE001 - reported as a start failure
+            self.error = str(exc)
+
+    def running(self) -> bool:
+        return self.thread.is_alive()
+
+
+def _expected_dirs(layout: cg.Layout, attrs: dict, engine: dict) -> dict[str, str]:
+    path = expected_cgroup_path(attrs, engine)
+    if path is None:
+        return {}
+    membership = {controller: path for controller in cg.V1_CONTROLLERS}
+    membership[cg.UNIFIED] = path
+    return cg.cgroup_dirs(layout, membership)
+
+
+def _await_cgroup(expected: dict[str, str], starter: _Starter) -> dict[str, str]:
+    """Return the container's cgroup directories once the runtime has created
+    them and put the container's first process in, or {} if that was missed.
+
+    The runtime creates the cgroup before it runs the container's command, so
+    a start sample taken now precedes the command's first instruction.
+    """
+    if not expected:
+        return {}
+    while starter.running():
+        present = {key: d for key, d in expected.items() if os.path.isdir(d)}
+        if len(present) == len(expected) and _has_process(present):
+            return present
+        time.sleep(_CGROUP_POLL_SECONDS)
+    return {}
+
+
+def _has_process(dirs: dict[str, str]) -> bool:
+    for directory in dirs.values():
+        try:
+            with open(os.path.join(directory, "cgroup.procs"), "rb") as f:
+                if not f.read().strip():
+                    return False
+        except OSError:
+            return False
+    return True
+
+
+def _start(client, container, target: DockerTarget, recording, layout) -> str | None:
+    """Start the container, bind the target and take the start sample;
+    return the engine's error message when the start failed."""
+    attrs = client.api.inspect_container(container.id)
+    expected = _expected_dirs(layout, attrs, target.engine)
+    starter = _Starter(container)
+    found = _await_cgroup(expected, starter)
+    if found:
+        target.bind_early(found)
+        recording.start()
+        while starter.running():
+            if not _has_process(found):
+                # The command ended before the engine finished starting it:
+                # take the end sample while the cgroup still exists.
+                recording.take_end()
+                break
+            time.sleep(_CGROUP_POLL_SECONDS)
+    starter.thread.join()
+    if starter.error is None:
+        attrs = client.api.inspect_container(container.id)
+        target.facts["started_at"] = attrs["State"].get("StartedAt")
+        target.bind(int(attrs["State"].get("Pid") or 0), layout)
+    if not found:
+        recording.start()
+    return starter.error
 
 
 def _start_failure_status(message: str) -> int:
@@ -215,8 +297,7 @@ def _record(client, container, target, recording, layout) -> tuple[int, dict]:
     extra: dict = {}
     exit_code = EXIT_ENGINE_ERROR
     try:
-        failure = _start(client, container, target, layout)
-        recording.start()
+        failure = _start(client, container, target, recording, layout)
         if failure is not None:
             print(
                 f"ctprof: error: cannot start the container: {failure}", file=sys.stderr
@@ -224,9 +305,10 @@ def _record(client, container, target, recording, layout) -> tuple[int, dict]:
             exit_code = _start_failure_status(failure)
             extra["launch_error"] = failure
         else:
-            recording.start_series()
-            _wait_exit(client, container.id, target, relay)
-            recording.take_end()
+            if not recording.ended:
+                recording.start_series()
+                _wait_exit(client, container.id, target, relay)
+                recording.take_end()
             state = _final_state(client, container.id)
             exit_code = state["exit_code"]
             extra["container_state"] = state

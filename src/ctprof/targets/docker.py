@@ -188,6 +188,33 @@ def driver_from_path(cgroup_dir: str) -> str:
     return "systemd" if last.endswith(".scope") else "cgroupfs"
 
 
+def expected_cgroup_path(attrs: dict, engine: dict) -> str | None:
+    """Return the cgroup path the engine will give a created container.
+
+    It follows from the cgroup driver the engine reports and the container's
+    cgroup parent: /docker/ID (or PARENT/ID) with the cgroupfs driver, and
+    /system.slice/docker-ID.scope (or the parent slice) with the systemd
+    driver. None when the driver is neither.
+    """
+    parent = (attrs.get("HostConfig") or {}).get("CgroupParent") or ""
+    container_id = attrs["Id"]
+    driver = engine.get("cgroup_driver")
+    if driver == "cgroupfs":
+        top = "/" + parent.strip("/") if parent.strip("/") else "/docker"
+        return f"{top}/{container_id}"
+    if driver == "systemd":
+        unit = parent or "system.slice"
+        if not unit.endswith(".slice") or "/" in unit:
+            return None
+        # systemd nests slice "a-b.slice" as a.slice/a-b.slice (systemd.slice(5)).
+        parts = unit.removesuffix(".slice").split("-")
+        path = "".join(
+            "/" + "-".join(parts[: i + 1]) + ".slice" for i in range(len(parts))
+        )
+        return f"{path}/docker-{container_id}.scope"
+    return None
+
+
 def _cgroup_sources() -> set[str]:
     sources = {m.source for m in catalog.CONTAINER_METRICS if m.source != "net_dev"}
     return sources | {"cg_pressure"}
@@ -231,10 +258,15 @@ class DockerTarget(Target):
         self.network_note: str | None = None
         self.bind_error: str | None = None
 
+    def bind_early(self, dirs: dict[str, str]) -> None:
+        """Read the cgroup found before the engine reported the main pid."""
+        self.reader.bind(dirs)
+
     def bind(self, pid: int, layout: cg.Layout) -> bool:
         """Find the cgroup and network namespace of the container's main pid.
 
-        Returns False (and records why) when the process is already gone.
+        The cgroup of the main pid replaces one bound early. Returns False
+        (and records why) when the process is gone and no cgroup was bound.
         """
         self.main_pid = pid
         try:
@@ -242,6 +274,11 @@ class DockerTarget(Target):
                 raise FileNotFoundError(pid)
             dirs = cg.process_cgroup_dirs(layout, pid, self.proc_root)
         except FileNotFoundError:
+            self.network_note = (
+                "the container exited before its network namespace could be joined"
+            )
+            if self.reader.dirs:
+                return True
             self.bind_error = "the container exited before its cgroup could be read"
             self.reader.never_bound(self.bind_error)
             return False
@@ -251,7 +288,16 @@ class DockerTarget(Target):
             )
             self.reader.never_bound(self.bind_error)
             return False
-        self.reader.bind(dirs)
+        if dirs != self.reader.dirs:
+            if self.reader.dirs:
+                log.warning(
+                    "the container's main pid %d is in %s, not in the expected %s; "
+                    "reading the former",
+                    pid,
+                    dirs,
+                    self.reader.dirs,
+                )
+            self.reader.bind(dirs)
         try:
             self.netns = NetnsThread(pid, self.proc_root)
         except OSError as exc:
