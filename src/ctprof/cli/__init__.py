@@ -23,6 +23,7 @@ COMMANDS = {
     "mark": ("ctprof.cli.mark_cmd", "mark"),
     "pipeline": ("ctprof.cli.pipeline_cmd", "pipeline"),
     "plot": ("ctprof.cli.plot_cmd", "plot"),
+    "delta": ("ctprof.cli.delta_cmd", "delta"),
     "attach": ("ctprof.cli.docker_cmd", "attach"),
     "docker-run": ("ctprof.cli.docker_cmd", "docker_run"),
 }
