@@ -113,7 +113,7 @@ def resolve(ref: str, layout: cg.Layout):
     return _docker_target(ref, layout)
 
 
-def _container_exit_code(client, target: Target) -> int | None:
+def container_exit_code(client, target: Target) -> int | None:
     if client is None or not isinstance(target, DockerTarget):
         return None
     try:
@@ -156,7 +156,7 @@ def attach_target(
         finally:
             exit_code = None
             if ended_by == EXITED:
-                exit_code = _container_exit_code(client, target)
+                exit_code = container_exit_code(client, target)
             summary = recording.finish(exit_code, {"ended_by": ended_by})
     finally:
         watch.close()

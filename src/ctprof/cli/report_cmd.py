@@ -7,6 +7,7 @@ import click
 from ..api import load
 from ..pipeline.summary import KIND as PIPELINE
 from ..pipeline.summary import load_pipeline_summary
+from ..render.containers import print_containers
 from ..render.pipeline_report import print_pipeline_report
 from ..render.report import print_report
 from ..store import read_meta
@@ -30,3 +31,6 @@ def report(run_dir, unavailable):
         return
     run = load(run_dir)
     print_report(run.meta, run.summary, run.summary_recomputed, unavailable)
+    if run.meta.get("containers"):
+        # An attach --all run: the host above, then one row per container.
+        print_containers(run_dir, run.meta["containers"])
