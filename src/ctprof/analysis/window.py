@@ -146,6 +146,7 @@ def delta(directory: str, start_text: str | None, end_text: str | None) -> dict:
         result = {
             "window": _pipeline_window(results),
             "container": _pipeline_container(results),
+            "metrics": _pipeline_metrics(results),
             "stages": results,
         }
     result["window"]["from"] = start_text
@@ -192,3 +193,28 @@ def _pipeline_container(results: list[dict]) -> dict:
             else:
                 total[key] += value
     return total
+
+
+def _pipeline_metrics(results: list[dict]) -> dict:
+    """Merge the stages' metrics: counter increases add up, gauges give the
+    overall min and max and the mean weighted by each stage's samples."""
+    merged: dict[str, dict] = {}
+    weights: dict[str, int] = {}
+    for result in results:
+        count = result["window"]["samples"]
+        for column, entry in (result.get("metrics") or {}).items():
+            total = merged.get(column)
+            if total is None:
+                merged[column] = dict(entry)
+                weights[column] = count
+            elif "delta" in entry:
+                total["delta"] += entry["delta"]
+            else:
+                weight = weights[column] + count
+                total["mean"] = (
+                    total["mean"] * weights[column] + entry["mean"] * count
+                ) / weight
+                total["min"] = min(total["min"], entry["min"])
+                total["max"] = max(total["max"], entry["max"])
+                weights[column] = weight
+    return merged

@@ -24,6 +24,7 @@ COMMANDS = {
     "pipeline": ("ctprof.cli.pipeline_cmd", "pipeline"),
     "plot": ("ctprof.cli.plot_cmd", "plot"),
     "delta": ("ctprof.cli.delta_cmd", "delta"),
+    "compare": ("ctprof.cli.compare_cmd", "compare_runs"),
     "attach": ("ctprof.cli.docker_cmd", "attach"),
     "docker-run": ("ctprof.cli.docker_cmd", "docker_run"),
 }
