@@ -1,6 +1,6 @@
 """Run a pipeline: one recording per stage, in order, into one run directory.
 
-The pipeline directory holds meta.json (``"kind": "pipeline"``), one complete
+The pipeline directory contains meta.json (``"kind": "pipeline"``), one complete
 run directory per stage named ``NN-<stage>`` (NN is the stage's position in
 the pipeline file, so a resumed pipeline keeps the numbers) and summary.json
 (see pipeline/summary.py). Command stages go through launch.run_command and
@@ -31,7 +31,7 @@ DOCKER_ERROR_EXIT = 125
 
 @dataclass
 class PipelineResult:
-    """What ``run_pipeline`` returns: the status ctprof exits with, and where."""
+    """Result of ``run_pipeline``: ctprof's exit status and the pipeline directory."""
 
     exit_code: int
     directory: str
@@ -148,7 +148,8 @@ def _stage_result(
 def _stops_pipeline(stage: Stage, entry: dict) -> bool:
     if entry["exit_code"] == 0:
         return False
-    # Ctrl-C or a TERM sent to ctprof stops the pipeline whatever the stage says.
+    # Ctrl-C or a TERM sent to ctprof stops the pipeline, even past a stage
+    # with continue_on_error.
     if entry.get("signals_forwarded"):
         return True
     return not stage.continue_on_error

@@ -227,6 +227,27 @@ def _stages(document: LineDict, workdir: str) -> list[Stage]:
 
 
 def _stage(item: LineDict, position: int, workdir: str) -> Stage:
+    name = _stage_name(item, position)
+    _check_keys(item, ALL_STAGE_KEYS, f"in stage {name!r}")
+    is_command = _check_stage_kind(item, name)
+
+    stage = Stage(name=name, line=item.line)
+    shell = _bool(item, "shell")
+    stage.env = _env(item)
+    stage.continue_on_error = _bool(item, "continue_on_error")
+    if is_command:
+        stage.run = _argv(item, "run", shell, required=True)
+        stage_dir = _optional_str(item, "workdir")
+        stage.workdir = os.path.normpath(os.path.join(workdir, stage_dir or "."))
+    else:
+        stage.image = _optional_str(item, "image")
+        stage.command = _argv(item, "command", shell, required=False)
+        stage.docker_options = _string_list(item, "docker_options")
+        stage.workdir = _container_workdir(item)
+    return stage
+
+
+def _stage_name(item: LineDict, position: int) -> str:
     name = item.get("name")
     if name is None:
         raise SpecError(item.line, f"stage {position} has no name; add name: NAME")
@@ -236,7 +257,12 @@ def _stage(item: LineDict, position: int, workdir: str) -> Stage:
             f"invalid stage name {name!r}: use letters, digits, '_', '.' and '-', "
             "starting with a letter or digit",
         )
-    _check_keys(item, ALL_STAGE_KEYS, f"in stage {name!r}")
+    return name
+
+
+def _check_stage_kind(item: LineDict, name: str) -> bool:
+    """Check that the stage has exactly one of run and image, and only the keys
+    of its kind; return True for a command (run) stage."""
     has_run = "run" in item
     has_image = "image" in item
     if has_run and has_image:
@@ -257,20 +283,7 @@ def _stage(item: LineDict, position: int, workdir: str) -> Stage:
             raise SpecError(
                 item.line_of(key), f"key {key!r} is not valid in {kind} ({name!r})"
             )
-    stage = Stage(name=name, line=item.line)
-    shell = _bool(item, "shell")
-    stage.env = _env(item)
-    stage.continue_on_error = _bool(item, "continue_on_error")
-    if has_run:
-        stage.run = _argv(item, "run", shell, required=True)
-        stage_dir = _optional_str(item, "workdir")
-        stage.workdir = os.path.normpath(os.path.join(workdir, stage_dir or "."))
-    else:
-        stage.image = _optional_str(item, "image")
-        stage.command = _argv(item, "command", shell, required=False)
-        stage.docker_options = _string_list(item, "docker_options")
-        stage.workdir = _container_workdir(item)
-    return stage
+    return has_run
 
 
 def _bool(item: LineDict, key: str) -> bool:

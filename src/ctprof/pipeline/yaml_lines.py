@@ -1,8 +1,8 @@
 """YAML loading that keeps line numbers, so errors can name the line.
 
 PyYAML's SafeLoader is extended so that every mapping is a ``LineDict``
-carrying the line of the mapping and of each key; duplicate keys, which
-SafeLoader would silently overwrite, are errors.
+carrying the line of the mapping and of each key. Duplicate keys are errors,
+because SafeLoader would silently keep the last value.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class LineDict(dict):
 
 
 class _LineLoader(yaml.SafeLoader):
-    """A safe loader whose mappings are LineDicts and whose duplicate keys are errors."""
+    """A SafeLoader whose mappings are LineDicts and whose duplicate keys are errors."""
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode):

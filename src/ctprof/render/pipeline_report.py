@@ -1,8 +1,8 @@
 """A pipeline's summary as per-stage tables (rich).
 
 The first table gives each stage's wall time, CPU, memory, I/O and exit
-status; the second the host CPU time by mode per stage, as in the Container
-Profiler's delta table. Each ends with the pipeline's total.
+status. The second gives the host CPU time by mode per stage, as in the
+Container Profiler's delta table. Each table ends with the pipeline's total.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def _mode_cells(entry: dict) -> list[str]:
 
 
 def outcome_lines(summary: dict) -> list[str]:
-    """Return the lines that say how the pipeline ended."""
+    """Return the lines that describe how the pipeline ended."""
     lines = []
     failed = summary.get("failed_stage")
     if failed is not None:
