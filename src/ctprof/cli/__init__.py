@@ -25,6 +25,7 @@ COMMANDS = {
     "plot": ("ctprof.cli.plot_cmd", "plot"),
     "delta": ("ctprof.cli.delta_cmd", "delta"),
     "compare": ("ctprof.cli.compare_cmd", "compare_runs"),
+    "export": ("ctprof.cli.export_cmd", "export"),
     "attach": ("ctprof.cli.docker_cmd", "attach"),
     "docker-run": ("ctprof.cli.docker_cmd", "docker_run"),
 }
