@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import sys
 import threading
@@ -300,7 +301,10 @@ def test_stage_env_and_workdir(tmp_path):
 def test_mark_inside_stage(tmp_path):
     needs_root()
     truth_path = str(tmp_path / "truth.json")
-    stages = [_burn_stage("marked", truth_path, "4", "150", "--mark", "halfway")]
+    stages = [
+        _burn_stage("before", str(tmp_path / "before.json"), "1", "200"),
+        _burn_stage("marked", truth_path, "4", "250", "--mark", "halfway"),
+    ]
     out = tmp_path / "run"
     pipeline = _write_pipeline(tmp_path, stages, interval=0.05)
     proc = ctprof("pipeline", pipeline, "-o", str(out))
@@ -308,12 +312,29 @@ def test_mark_inside_stage(tmp_path):
     truth = read_json(truth_path)
     entry = _stage(read_json(out / "summary.json"), "marked")
 
-    marks = read_marks(str(out / "01-marked"))
+    marks = read_marks(str(out / "02-marked"))
     assert [m.name for m in marks] == ["halfway"]
     mark = marks[0]
     assert truth["mark"]["mono"] <= mark.mono < truth["end"]["mono"]
     assert entry["start_mono"] < mark.mono < entry["end_mono"]
     assert abs(mark.t - truth["mark"]["t"]) < 2.0
+
+    # After the mark the stage burns two children of 250 ms each, one after
+    # the other; the window starts at the first sample after the mark, up to
+    # one 0.05 s interval of burning later.
+    after = ctprof("delta", str(out), "--from", "halfway", "--json", check=True)
+    window = json.loads(after.stdout)
+    assert window["container"]["cpu_seconds"] == pytest.approx(0.5, abs=0.08)
+    first_sample = window["window"]["first_sample_seconds"]
+    pipeline_start = read_json(out / "summary.json")["stages"][0]["start_mono"]
+    assert first_sample >= mark.mono - pipeline_start - 1e-6
+
+    whole = ctprof("delta", str(out), "--from", "marked", "--to", "marked", "--json")
+    assert whole.returncode == 0, whole.stderr
+    stage_window = json.loads(whole.stdout)
+    assert stage_window["container"]["cpu_seconds"] == pytest.approx(
+        entry["container"]["cpu_seconds"], rel=0.01
+    )
 
 
 def test_report_prints_stage_table(tmp_path):
