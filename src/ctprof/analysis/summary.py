@@ -101,14 +101,22 @@ def _group_total(
 
 
 def metric_deltas(
-    samples: list[dict], container_from_zero: bool = False
+    samples: list[dict],
+    container_from_zero: bool = False,
+    network_from_zero: bool = False,
 ) -> tuple[dict, list[str]]:
-    """Return {column name: delta or gauge stats} for every recorded metric."""
+    """Return {column name: delta or gauge stats} for every recorded metric.
+
+    ``network_from_zero`` applies to the container's network counters, which
+    start at zero only in a network namespace created with the container.
+    """
     out: dict[str, dict] = {}
     resets: list[str] = []
     for level in (HOST, CONTAINER):
-        from_zero = container_from_zero and level == CONTAINER
         for m in catalog.by_level(level):
+            from_zero = level == CONTAINER and (
+                network_from_zero if m.group == "net" else container_from_zero
+            )
             series: dict[str | None, list]
             if m.group is None:
                 series = {None: _series(samples, level, m.name)}
@@ -221,8 +229,10 @@ def _max_of(stats: dict | None) -> float | None:
 
 def summarize(meta: dict, samples: list[dict]) -> dict:
     """Compute summary.json for a run (or a window of samples of it)."""
-    container_from_zero = bool(meta.get("target", {}).get("counters_start_at_zero"))
-    metrics, resets = metric_deltas(samples, container_from_zero)
+    target = meta.get("target", {})
+    container_from_zero = bool(target.get("counters_start_at_zero"))
+    network_from_zero = bool(target.get("network_counters_start_at_zero"))
+    metrics, resets = metric_deltas(samples, container_from_zero, network_from_zero)
 
     def delta(level: str, name: str) -> float | None:
         _m(level, name)
@@ -249,10 +259,10 @@ def summarize(meta: dict, samples: list[dict]) -> dict:
         "io_read_bytes": delta(CONTAINER, "io_read_bytes_total"),
         "io_write_bytes": delta(CONTAINER, "io_write_bytes_total"),
         "network_receive_bytes": _group_total(
-            samples, CONTAINER, "net", "network_receive_bytes_total", False
+            samples, CONTAINER, "net", "network_receive_bytes_total", network_from_zero
         ),
         "network_transmit_bytes": _group_total(
-            samples, CONTAINER, "net", "network_transmit_bytes_total", False
+            samples, CONTAINER, "net", "network_transmit_bytes_total", network_from_zero
         ),
         "processes_max": _max_of(gauge(CONTAINER, "processes")),
         "oom_kills": delta(CONTAINER, "memory_oom_kills_total"),

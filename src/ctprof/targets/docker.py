@@ -308,6 +308,12 @@ class DockerTarget(Target):
             log.warning("%s", self.network_note)
         return True
 
+    def own_network_namespace(self) -> bool:
+        """True when the engine creates a network namespace for the container
+        (every network mode but host and container:NAME)."""
+        mode = self.facts.get("network_mode") or ""
+        return mode != "host" and not mode.startswith("container:")
+
     def netns_pid(self) -> int | None:
         if self.netns is not None:
             return self.netns.tid
@@ -321,6 +327,9 @@ class DockerTarget(Target):
         out["engine"] = self.engine
         out["main_pid"] = self.main_pid
         out["counters_start_at_zero"] = self.counters_start_at_zero
+        out["network_counters_start_at_zero"] = (
+            self.counters_start_at_zero and self.own_network_namespace()
+        )
         if self.reader.dirs:
             first = next(iter(self.reader.dirs.values()))
             out["cgroup_driver_detected"] = driver_from_path(first)
