@@ -10,7 +10,7 @@ import time
 
 from ctprof.marks import MARKS, find_mark, read_marks, write_mark
 
-from conftest import WORKLOADS, ctprof, needs_root, read_json
+from conftest import WORKLOADS, ctprof, needs_root, read_json, read_samples
 
 
 def _env_without_run_dir() -> dict:
@@ -112,6 +112,6 @@ def test_run_records_mark_from_command(tmp_path):
     assert [m.name for m in marks] == ["write", "burn"]
     meta = read_json(out / "meta.json")
     assert meta["status"] == "complete"
-    samples = [json.loads(line) for line in open(out / "samples.jsonl")]
+    samples = read_samples(out)
     for mark in marks:
         assert samples[0]["mono"] < mark.mono < samples[-1]["mono"]

@@ -11,7 +11,7 @@ import threading
 import pytest
 import yaml
 
-from ctprof import catalog
+from ctprof import catalog, store
 from ctprof.marks import read_marks
 
 from conftest import WORKLOADS, ctprof, needs_root, read_json, read_samples
@@ -54,7 +54,7 @@ def test_stage_cpu_matches_getrusage(tmp_path):
     meta = read_json(out / "meta.json")
 
     assert meta["kind"] == "pipeline"
-    assert meta["format_version"] == 1
+    assert meta["format_version"] == store.FORMAT_VERSION
     assert meta["status"] == "complete"
     assert summary["exit_code"] == 0
     assert "failed_stage" not in summary
