@@ -46,16 +46,31 @@ _TICK_SECONDS = 0.1
 _CGROUP_POLL_SECONDS = 0.001
 
 
+def _image_not_found(image: str) -> DockerError:
+    return DockerError(
+        f"image {image!r} is not present locally and ctprof does not "
+        f"pull images; run docker pull {image} first"
+    )
+
+
+def _check_image(client, image: str) -> None:
+    import docker
+
+    try:
+        client.images.get(image)
+    except docker.errors.ImageNotFound:
+        raise _image_not_found(image) from None
+    except docker.errors.APIError as exc:
+        raise DockerError(f"invalid image {image!r}: {exc.explanation}") from None
+
+
 def _create(client, spec: RunSpec):
     import docker
 
     try:
         return client.containers.create(spec.image, spec.command or None, **spec.create)
     except docker.errors.ImageNotFound:
-        raise DockerError(
-            f"image {spec.image!r} is not present locally and ctprof does not "
-            f"pull images; run docker pull {spec.image} first"
-        ) from None
+        raise _image_not_found(spec.image) from None
     except docker.errors.APIError as exc:
         raise DockerError(
             f"docker create failed: {exc.explanation or exc}; check the docker run "
@@ -269,6 +284,7 @@ def run_container(
     and return its exit status and run directory."""
     spec = parse_run_args(docker_args)
     client = connect()
+    _check_image(client, spec.image)
     label = name or spec.create.get("name") or spec.image
     directory = prepare_output(output or default_output(label), force)
     layout = cg.detect_layout()
