@@ -24,28 +24,19 @@ def _container_summary(directory: str) -> dict | None:
 
 
 def containers_table(run_dir: str, entries: list[dict]) -> Table:
-    t = Table(title="Containers", title_justify="left")
-    for name, justify in (
-        ("name", "left"),
-        ("id", "left"),
-        ("image", "left"),
-        ("elapsed", "right"),
-        ("CPU", "right"),
-        ("memory peak", "right"),
-        ("net received", "right"),
-        ("net sent", "right"),
-        ("ended by", "left"),
-        ("exit", "right"),
-        ("directory", "left"),
-    ):
-        t.add_column(name, justify=justify, overflow="fold")
+    t = Table(title="Containers (each in containers/NAME-ID)", title_justify="left")
+    t.add_column("name", no_wrap=True)
+    t.add_column("id", no_wrap=True)
+    for name in ("elapsed", "CPU", "memory peak", "net received", "net sent"):
+        t.add_column(name, justify="right")
+    t.add_column("ended by")
+    t.add_column("exit", justify="right")
     for entry in entries:
         summary = _container_summary(os.path.join(run_dir, entry["directory"])) or {}
         c = summary.get("container", {})
         t.add_row(
             str(entry.get("name")),
             str(entry.get("id", ""))[:12],
-            str(entry.get("image")),
             human_seconds(summary.get("elapsed_seconds")),
             human_seconds(c.get("cpu_seconds")),
             human_bytes(c.get("memory_peak_bytes")),
@@ -53,7 +44,6 @@ def containers_table(run_dir: str, entries: list[dict]) -> Table:
             human_bytes(c.get("network_transmit_bytes")),
             str(entry.get("ended_by") or "still running"),
             str(entry.get("exit_code")),
-            entry["directory"],
         )
     return t
 
