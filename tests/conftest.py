@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import zlib
 
 import pytest
 
@@ -33,6 +34,15 @@ def read_samples(run_dir) -> list[dict]:
     from ctprof.store import iter_samples
 
     return list(iter_samples(str(run_dir)))
+
+
+def read_samples_text(run_dir) -> bytes:
+    """Return the JSON lines of samples.jsonl.gz as written so far, including
+    a partial last line when the profiler was killed mid-write."""
+    from ctprof.store import SAMPLES
+
+    with open(os.path.join(run_dir, SAMPLES), "rb") as f:
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(f.read())
 
 
 def read_json(path) -> dict:

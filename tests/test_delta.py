@@ -123,7 +123,7 @@ def test_delta_rejects_bad_directories(tmp_path):
     proc = ctprof("delta", str(tmp_path))
     assert proc.returncode == 2
     assert "not a run directory" in proc.stderr
-    (tmp_path / "meta.json").write_text(json.dumps({"format_version": 2}))
+    (tmp_path / "meta.json").write_text(json.dumps({"format_version": 99}))
     proc = ctprof("delta", str(tmp_path))
     assert proc.returncode == 2
     assert "newer than this ctprof reads" in proc.stderr

@@ -13,7 +13,14 @@ import pytest
 
 from ctprof import catalog
 
-from conftest import WORKLOADS, ctprof, needs_root, read_json, read_samples
+from conftest import (
+    WORKLOADS,
+    ctprof,
+    needs_root,
+    read_json,
+    read_samples,
+    read_samples_text,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -200,7 +207,7 @@ def test_sigkill_of_profiler_leaves_readable_run(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
     _kill_orphans(run_dir)
-    raw = (run_dir / "samples.jsonl").read_bytes()
+    raw = read_samples_text(run_dir)
     lines = raw.split(b"\n")
     assert len(lines) > 10
     samples = read_samples(run_dir)

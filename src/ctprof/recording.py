@@ -1,7 +1,7 @@
 """One recording: a target, a sampler and a run directory, from start to summary.
 
 Every front end (``run``, ``attach``, ``docker-run``, pipeline stages) records
-through ``Recording`` so that meta.json, samples.jsonl and summary.json are
+through ``Recording`` so that meta.json, samples.jsonl.gz and summary.json are
 written the same way, and so that a failure late in a run never loses what
 was already recorded.
 """

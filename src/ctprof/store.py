@@ -1,13 +1,15 @@
 """The run directory: writing it as a run goes, and reading it back.
 
-Layout (format version 1):
+Layout (format version 2):
 
 - ``meta.json``: static facts, target, command, times, levels, the metrics that
   could not be read with the reason, and ``format_version``. Written when the
   run starts and rewritten atomically when it ends.
-- ``samples.jsonl``: one JSON object per sample, appended with a single
-  write() each, so a profiler killed with SIGKILL loses at most the sample in
-  progress. A partial last line is ignored by the reader.
+- ``samples.jsonl.gz``: one JSON object per line and sample, in a gzip
+  stream flushed after every sample and appended with a single write() per
+  sample (see gzlines), so a profiler killed with SIGKILL loses at most the
+  sample in progress. A partial last line is ignored by the reader. Format 1
+  wrote the same lines uncompressed to ``samples.jsonl``; both are read.
 - ``summary.json``: totals over the run, written atomically at the end.
 """
 
@@ -21,12 +23,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from .errors import RunFormatError
+from .gzlines import GzipLineWriter, iter_gzip_lines
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+# Version 2 moved the samples to samples.jsonl.gz; a reader of version 1
+# would find no samples.jsonl and take the run for one without samples.
+FORMAT_VERSION = 2
 META = "meta.json"
-SAMPLES = "samples.jsonl"
+SAMPLES = "samples.jsonl.gz"
+# The uncompressed samples file of format version 1.
+SAMPLES_V1 = "samples.jsonl"
 SUMMARY = "summary.json"
 
 
@@ -55,12 +62,9 @@ class RunWriter:
     def __init__(self, directory: str) -> None:
         self.directory = directory
         os.makedirs(directory, exist_ok=True)
-        self._fd = os.open(
-            os.path.join(directory, SAMPLES),
-            os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
-            0o644,
-        )
+        self._samples = GzipLineWriter(os.path.join(directory, SAMPLES))
         self.samples_written = 0
+        # Bytes added to samples.jsonl.gz, compressed.
         self.bytes_written = 0
 
     def write_meta(self, meta: dict) -> None:
@@ -70,22 +74,14 @@ class RunWriter:
 
     def write_sample(self, sample: dict) -> None:
         line = json.dumps(sample, separators=(",", ":")).encode() + b"\n"
-        # One write() per line: the kernel appends it whole, so a killed
-        # profiler leaves at most one partial line (when the disk is full).
-        written = os.write(self._fd, line)
-        while written < len(line):
-            written += os.write(self._fd, line[written:])
+        self.bytes_written += self._samples.write(line)
         self.samples_written += 1
-        self.bytes_written += len(line)
 
     def write_summary(self, summary: dict) -> None:
         write_json_atomic(os.path.join(self.directory, SUMMARY), summary)
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.fsync(self._fd)
-            os.close(self._fd)
-            self._fd = -1
+        self._samples.close()
 
 
 def is_run_dir(directory: str) -> bool:
@@ -125,10 +121,17 @@ def iter_samples(directory: str) -> Iterator[dict]:
     try:
         f = open(path, "rb")
     except FileNotFoundError:
-        return
+        path = os.path.join(directory, SAMPLES_V1)
+        try:
+            f = open(path, "rb")
+        except FileNotFoundError:
+            return
+        lines: Iterator[bytes] = iter(f)
+    else:
+        lines = iter_gzip_lines(f, path)
     with f:
         bad = 0
-        for line in f:
+        for line in lines:
             try:
                 yield json.loads(line)
             except ValueError:

@@ -140,7 +140,7 @@ def print_report(
     console = _console()
     if recomputed:
         console.print(
-            "[yellow]The profiler did not finish this run; the summary below was computed from samples.jsonl.[/]"
+            "[yellow]The profiler did not finish this run; the summary below was computed from samples.jsonl.gz.[/]"
         )
     console.print(run_table(meta, summary))
     console.print(container_table(summary))
