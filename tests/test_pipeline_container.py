@@ -8,7 +8,9 @@ import sys
 import pytest
 import yaml
 
-from conftest import IN_CI, WORKLOADS, ctprof, needs_root, read_json
+from ctprof import catalog
+
+from conftest import IN_CI, WORKLOADS, ctprof, needs_root, read_json, read_samples
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
 
@@ -80,6 +82,14 @@ def test_command_and_container_stages(tmp_path):
     host, container, after = summary["stages"]
     assert host["container"]["cpu_seconds"] == pytest.approx(
         read_json(truth_path)["cpu_seconds"], rel=0.03
+    )
+    end_sample = read_samples(out / container["directory"])[-1]
+    assert end_sample["kind"] == "end"
+    # Without the end reading the stage loses up to one interval of CPU.
+    usage = catalog.get(catalog.CONTAINER, "cpu_usage_seconds_total").name
+    assert end_sample["container"].get(usage) is not None, (
+        "the container's cgroup was unreadable at the end sample (removed "
+        "by the runtime before ctprof read it)"
     )
     expected = _container_cpu_from_stat(proc.stdout)
     assert expected > 0.3
