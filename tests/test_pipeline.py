@@ -5,8 +5,11 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import signal
+import subprocess
 import sys
 import threading
+import time
 
 import pytest
 import yaml
@@ -365,3 +368,56 @@ def test_report_recomputes_killed_pipeline(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "did not finish" in proc.stdout
     assert "only" in proc.stdout
+
+
+def test_sigint_stops_pipeline_past_continue_on_error(tmp_path):
+    needs_root()
+    stages = [
+        {"name": "long", "run": ["sleep", "30"], "continue_on_error": True},
+        {"name": "next", "run": ["touch", "next.txt"]},
+    ]
+    pipeline = _write_pipeline(tmp_path, stages, interval=0.1)
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ctprof", "pipeline", pipeline, "-o", str(out)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not (out / "01-long" / "meta.json").exists():
+        assert time.monotonic() < deadline, "the first stage never started"
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    summary = read_json(out / "summary.json")
+    assert summary["failed_stage"] == "long"
+    assert summary["stages"][0]["exit_code"] == 130
+    assert summary["stages"][0]["signals_forwarded"] == ["SIGINT"]
+    assert summary["not_run_stages"] == ["next"]
+    assert not (tmp_path / "next.txt").exists()
+
+
+def test_missing_workdir_fails_stage(tmp_path):
+    needs_root()
+    stages = [
+        {"name": "makes-dir", "run": ["mkdir", "made"]},
+        {"name": "uses-dir", "run": ["touch", "inside.txt"], "workdir": "made"},
+        {"name": "no-dir", "run": ["true"], "workdir": "absent"},
+    ]
+    out = tmp_path / "run"
+    pipeline = _write_pipeline(tmp_path, stages)
+    lines = open(pipeline).read().splitlines()
+    stage_line = 1 + next(i for i, x in enumerate(lines) if "name: no-dir" in x)
+    proc = ctprof("pipeline", pipeline, "-o", str(out))
+    assert proc.returncode == 1, proc.stderr
+    assert (tmp_path / "made" / "inside.txt").exists()
+    summary = read_json(out / "summary.json")
+    no_dir = _stage(summary, "no-dir")
+    assert summary["failed_stage"] == "no-dir"
+    assert no_dir["directory"] is None
+    assert "absent does not exist" in no_dir["error"]
+    assert f"line {stage_line}" in no_dir["error"]

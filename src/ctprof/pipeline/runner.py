@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 # Exit status given to a container stage whose container could not be
 # created; docker run uses 125 for errors of the Docker daemon itself.
 DOCKER_ERROR_EXIT = 125
+# Exit status of a pipeline stopped by Ctrl-C between stages (128 + SIGINT).
+INTERRUPTED_EXIT = 130
+# Exit status of a stage whose working directory is missing, as when a
+# shell's cd fails before the command.
+MISSING_WORKDIR_EXIT = 1
 
 
 @dataclass
@@ -127,6 +132,13 @@ def _stage_result(
 ) -> dict:
     """Run one stage and return its entry of summary.json."""
     output = os.path.join(directory, planned["directory"])
+    if stage.run is not None and not os.path.isdir(stage.workdir or "."):
+        return stage_error_entry(
+            planned,
+            MISSING_WORKDIR_EXIT,
+            f"working directory {stage.workdir} does not exist; create it in an "
+            f"earlier stage or fix the workdir of the stage on line {stage.line}",
+        )
     try:
         result = _run_stage(stage, output, interval, levels)
     except CommandNotFound as exc:
@@ -189,7 +201,8 @@ def run_pipeline(
     _write_meta(directory, meta)
     entries: list[dict] = []
     failed: dict | None = None
-    status = "interrupted"
+    # "aborted" remains when an unexpected error ends the loop.
+    status = "aborted"
     try:
         for index in range(first, len(pipeline.stages)):
             stage = pipeline.stages[index]
@@ -202,9 +215,15 @@ def run_pipeline(
                 failed = entry
                 break
         status = "complete"
+    except KeyboardInterrupt:
+        # Ctrl-C between two stages; during a stage the command receives it.
+        status = "interrupted"
+        raise
     finally:
         summary = pipeline_summary(pipeline.name, meta["stages"], entries, failed)
         summary["status"] = status
+        if status == "interrupted" and failed is None:
+            summary["exit_code"] = INTERRUPTED_EXIT
         store.write_json_atomic(os.path.join(directory, store.SUMMARY), summary)
         meta.update(
             {
