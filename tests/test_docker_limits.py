@@ -98,11 +98,17 @@ def test_cpu_quota_throttles_to_half_a_core(engine, tmp_path):
     # hold it below, so the floor comes from the throttled periods: in each
     # of them the container used its whole quota of 50 ms.
     cpu = summary["container"]["cpu_seconds"]
+    idle_cores = (
+        metrics["host.cpu_idle_seconds_total"]["delta"] / summary["elapsed_seconds"]
+    )
+    print(f"host idle during the run: {idle_cores:.2f} cores")
     assert cores <= 0.52
     assert cpu >= 0.95 * 0.05 * throttled
     assert cpu <= 1.05 * 0.05 * periods
-    assert cores >= 0.3
-    # A loop that never sleeps exhausts the quota in nearly every period.
-    assert throttled >= 0.7 * periods
     assert 0 < throttled <= reference
     assert throttled_seconds > 0
+    if idle_cores >= 0.3:
+        # CPUs stood idle, so only the quota held the loop back: it used its
+        # whole quota in nearly every period.
+        assert cores >= 0.45
+        assert throttled >= 0.8 * periods
