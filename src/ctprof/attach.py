@@ -60,7 +60,8 @@ class CgroupWatch:
 
 
 def follow(watch, duration: float | None) -> str:
-    """Wait until the target ends, ``duration`` s pass, or Ctrl-C; say which."""
+    """Wait until the target ends, ``duration`` s pass, or Ctrl-C, and return
+    which of EXITED, DURATION and INTERRUPTED happened."""
     deadline = None if duration is None else time.monotonic() + duration
     try:
         while True:

@@ -104,28 +104,20 @@ class AllContainers:
             return False
         added = False
         for summary in running:
-            if summary["Id"] not in self.members:
-                added = self._add(summary["Id"]) or added
+            member = self.members.get(summary["Id"])
+            if member is None or member.entry["ended_by"] is not None:
+                added = self._add(summary["Id"], member) or added
         return added
 
-    def _add(self, container_id: str) -> bool:
-        try:
-            attrs = self.client.api.inspect_container(container_id)
-        except Exception as exc:  # noqa: BLE001 - removed since the listing
-            log.info("container %s vanished: %s", container_id[:12], exc)
+    def _add(self, container_id: str, previous: _Member | None) -> bool:
+        found = self._bind(container_id, previous)
+        if found is None:
             return False
-        state = attrs.get("State") or {}
-        pid = int(state.get("Pid") or 0)
-        if not state.get("Running") or pid <= 0:
-            return False
-        facts = container_facts(attrs)
-        fresh = _started_after(state.get("StartedAt"), self.started_wall)
-        target = DockerTarget(facts, self.engine, counters_start_at_zero=fresh)
-        if not target.bind(pid, self.layout):
-            return False
+        target, pid = found
+        facts = target.facts
         sub = os.path.join(CONTAINERS_DIR, _subdir_name(facts["name"], facts["id"]))
         while os.path.exists(os.path.join(self.directory, sub)):
-            sub += "+"  # the same container started again
+            sub += "+"  # the same container, started again
         meta = {"name": facts["name"], "attached_to": facts["id"], "all_run": ".."}
         recording = Recording(
             os.path.join(self.directory, sub),
@@ -137,6 +129,7 @@ class AllContainers:
         )
         recording.start()
         recording.start_series()
+
         entry = {
             "id": facts["id"],
             "name": facts["name"],
@@ -153,6 +146,29 @@ class AllContainers:
         self.entries.append(entry)
         log.info("recording container %s (%s)", facts["name"], container_id[:12])
         return True
+
+    def _bind(
+        self, container_id: str, previous: _Member | None
+    ) -> tuple[DockerTarget, int] | None:
+        """Return the target of a running container and its main pid."""
+        try:
+            attrs = self.client.api.inspect_container(container_id)
+        except Exception as exc:  # noqa: BLE001 - removed since the listing
+            log.info("container %s vanished: %s", container_id[:12], exc)
+            return None
+        state = attrs.get("State") or {}
+        pid = int(state.get("Pid") or 0)
+        if not state.get("Running") or pid <= 0:
+            return None
+        if previous is not None and previous.watch.pid == pid:
+            return None  # exited an instant ago; the engine has not noticed yet
+        fresh = _started_after(state.get("StartedAt"), self.started_wall)
+        target = DockerTarget(
+            container_facts(attrs), self.engine, counters_start_at_zero=fresh
+        )
+        if not target.bind(pid, self.layout):
+            return None
+        return target, pid
 
     def wait(self, timeout: float) -> None:
         """Sleep up to ``timeout`` s, waking early when a container exits."""

@@ -58,14 +58,14 @@ REJECTED = {
 }
 _REJECTED_SHORT = {"-d": "--detach", "-i": "--interactive", "-t": "--tty"}
 
-# go-units RAMInBytes: a number, an optional binary unit letter, optional "i"/"b".
+# Docker sizes: a number, an optional binary unit letter, then optional "i", "b".
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$", re.IGNORECASE)
 _UNITS = {None: 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
 
 
 @dataclass
 class RunSpec:
-    """What ``docker run`` would do: create arguments plus --rm."""
+    """Arguments of ``containers.create`` and the --rm flag of one docker run."""
 
     image: str
     command: list[str]

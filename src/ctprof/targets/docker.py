@@ -59,7 +59,7 @@ def _connection_message(exc: Exception, host: str) -> str:
 
 
 def connect(timeout: float = 30.0):
-    """Return a ``docker.DockerClient`` that answered a ping."""
+    """Return a ``docker.DockerClient`` whose engine replied to a ping."""
     import docker
 
     host = docker_host()
@@ -147,7 +147,7 @@ def container_limits(host_config: dict) -> dict:
     if nano is not None:
         cpus = nano / 1e9
     elif quota is not None:
-        # The kernel's default CFS period is 100 ms (sched-bwc.rst).
+        # Without --cpu-period the CFS period is the kernel default, 100 ms.
         cpus = quota / (period or 100_000)
     return {
         "cpus": cpus,
@@ -206,7 +206,7 @@ def expected_cgroup_path(attrs: dict, engine: dict) -> str | None:
         unit = parent or "system.slice"
         if not unit.endswith(".slice") or "/" in unit:
             return None
-        # systemd nests slice "a-b.slice" as a.slice/a-b.slice (systemd.slice(5)).
+        # systemd places slice "a-b.slice" inside "a.slice": /a.slice/a-b.slice.
         parts = unit.removesuffix(".slice").split("-")
         path = "".join(
             "/" + "-".join(parts[: i + 1]) + ".slice" for i in range(len(parts))
@@ -222,7 +222,7 @@ def _cgroup_sources() -> set[str]:
 
 class _LateCgroupReader(CgroupReader):
     """A cgroup reader whose directories are known only once the container
-    runs; the sampler holds this object from the start."""
+    runs. The sampler keeps a reference to it from the start."""
 
     def __init__(self) -> None:
         super().__init__({})
