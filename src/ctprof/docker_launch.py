@@ -54,7 +54,7 @@ def _image_not_found(image: str) -> DockerError:
 
 
 def _check_image(client, image: str) -> None:
-    import docker
+    import docker  # type: ignore[import-untyped]
 
     try:
         client.images.get(image)
@@ -65,7 +65,7 @@ def _check_image(client, image: str) -> None:
 
 
 def _create(client, spec: RunSpec):
-    import docker
+    import docker  # type: ignore[import-untyped]
 
     try:
         return client.containers.create(spec.image, spec.command or None, **spec.create)

@@ -62,14 +62,15 @@ class CgroupPathTarget(Target):
     def __init__(self, layout: cg.Layout, path: str) -> None:
         super().__init__()
         self.path = path
-        self.reader = CgroupReader(cgroup_path_dirs(layout, path))
+        self.cgroup = CgroupReader(cgroup_path_dirs(layout, path))
+        self.reader = self.cgroup
 
     def exists(self) -> bool:
-        return any(os.path.isdir(d) for d in self.reader.dirs.values())
+        return any(os.path.isdir(d) for d in self.cgroup.dirs.values())
 
     def netns_pid(self) -> int | None:
         # Any member shows the cgroup's network namespace; None when empty.
-        pids = self.reader.procs()
+        pids = self.cgroup.procs()
         return pids[0] if pids else None
 
     def describe(self) -> dict:

@@ -60,7 +60,7 @@ def _connection_message(exc: Exception, host: str) -> str:
 
 def connect(timeout: float = 30.0):
     """Return a ``docker.DockerClient`` whose engine replied to a ping."""
-    import docker
+    import docker  # type: ignore[import-untyped]
 
     host = docker_host()
     try:
@@ -82,7 +82,7 @@ def find_container(client, ref: str) -> dict:
 
     ``ref`` is a full name or id, or a prefix of exactly one name or id.
     """
-    import docker
+    import docker  # type: ignore[import-untyped]
 
     if not ref:
         raise DockerError("empty container name; give a container name or id")
