@@ -185,7 +185,8 @@ def run_pipeline(
     first = pipeline.stage_index(from_stage) if from_stage else 0
     check_container_stages(pipeline)
     directory = prepare_output(output or default_output(pipeline.name), force)
-    meta = {
+    planned = planned_stages(pipeline, first)
+    meta: dict[str, object] = {
         "kind": KIND,
         "name": pipeline.name,
         "file": pipeline.file,
@@ -195,7 +196,7 @@ def run_pipeline(
         "levels": list(levels),
         "interval_seconds": interval,
         "mode": "time-series" if interval > 0 else "delta",
-        "stages": planned_stages(pipeline, first),
+        "stages": planned,
         "start": iso(now_wall()),
     }
     _write_meta(directory, meta)
@@ -207,8 +208,7 @@ def run_pipeline(
         for index in range(first, len(pipeline.stages)):
             stage = pipeline.stages[index]
             _report(progress, f"stage {index + 1}/{len(pipeline.stages)} {stage.name}")
-            planned = meta["stages"][index]
-            entry = _stage_result(stage, planned, directory, interval, levels)
+            entry = _stage_result(stage, planned[index], directory, interval, levels)
             entries.append(entry)
             _report(progress, _stage_line(entry))
             if _stops_pipeline(stage, entry):
@@ -220,7 +220,7 @@ def run_pipeline(
         status = "interrupted"
         raise
     finally:
-        summary = pipeline_summary(pipeline.name, meta["stages"], entries, failed)
+        summary = pipeline_summary(pipeline.name, planned, entries, failed)
         summary["status"] = status
         if status == "interrupted" and failed is None:
             summary["exit_code"] = INTERRUPTED_EXIT

@@ -7,7 +7,7 @@ because SafeLoader would silently keep the last value.
 
 from __future__ import annotations
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 
 class SpecError(Exception):
