@@ -163,7 +163,7 @@ def test_stage_memory_disk_network(tmp_path):
     summary = read_json(out / "summary.json")
 
     # Network counters are those of the stage's network namespace (the host's
-    # here), so the stage sees at least the bytes it fetched over loopback.
+    # here), so they include at least the bytes the stage fetched over loopback.
     fetched = _stage(summary, "fetch")["container"]
     assert fetched["network_receive_bytes"] >= size
     assert fetched["network_transmit_bytes"] >= size
@@ -323,8 +323,8 @@ def test_mark_inside_stage(tmp_path):
     assert abs(mark.t - truth["mark"]["t"]) < 2.0
 
     # After the mark the stage burns two children of 250 ms each, one after
-    # the other; the window starts at the first sample after the mark, up to
-    # one 0.05 s interval of burning later.
+    # the other. The window starts at the first sample after the mark, which
+    # may come up to one 0.05 s interval of burning later.
     after = ctprof("delta", str(out), "--from", "halfway", "--json", check=True)
     window = json.loads(after.stdout)
     assert window["container"]["cpu_seconds"] == pytest.approx(0.5, abs=0.08)
@@ -370,7 +370,7 @@ def test_report_recomputes_killed_pipeline(tmp_path):
     assert "only" in proc.stdout
 
 
-def test_sigint_stops_pipeline_past_continue_on_error(tmp_path):
+def test_sigint_overrides_continue_on_error(tmp_path):
     needs_root()
     stages = [
         {"name": "long", "run": ["sleep", "30"], "continue_on_error": True},
