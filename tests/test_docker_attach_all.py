@@ -120,6 +120,7 @@ def test_attach_all_three_containers(engine, tmp_path):
         assert entry["exit_code"] == exit_code
         # Ticks are 10 ms; a fresh container also counts the runtime's setup.
         assert abs(measured - reference) <= 0.04 + 0.05 * reference
+
     report = ctprof("report", str(run_dir))
     assert report.returncode == 0, report.stderr
     for container in (first, second, third):

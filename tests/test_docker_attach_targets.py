@@ -90,6 +90,7 @@ def test_attach_interrupted_keeps_complete_run(engine, tmp_path):
     profiler.send_signal(signal.SIGINT)
     _, stderr = profiler.communicate(timeout=30)
     assert profiler.returncode == 0, stderr
+
     meta = read_json(run_dir / "meta.json")
     kinds = [s["kind"] for s in read_samples(run_dir)]
     assert meta["status"] == "complete"
@@ -130,6 +131,7 @@ def test_docker_run_forwards_sigterm(engine, tmp_path):
     profiler.send_signal(signal.SIGTERM)
     _, stderr = profiler.communicate(timeout=30)
     assert profiler.returncode == 143, stderr
+
     meta = read_json(run_dir / "meta.json")
     assert meta["signals_forwarded"] == ["SIGTERM"]
     assert meta["status"] == "complete"

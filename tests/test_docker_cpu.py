@@ -55,6 +55,7 @@ def test_attach_cpu_matches_cgroup_and_docker_stats(engine, tmp_path):
                 str(run_dir),
             )
     assert proc.returncode == 0, proc.stderr
+
     summary = read_json(run_dir / "summary.json")
     series = _cpu_series(read_samples(run_dir))
     (t_start, _), (t_end, _) = series[0], series[-1]
@@ -62,6 +63,7 @@ def test_attach_cpu_matches_cgroup_and_docker_stats(engine, tmp_path):
     # Reference 1: the cgroup's counter read by this test every 10 ms.
     reference = interpolate(direct.points, t_end) - interpolate(direct.points, t_start)
     measured = summary["container"]["cpu_seconds"]
+
     print(f"cgroup counter: ctprof {measured:.4f} s, reference {reference:.4f} s")
     assert reference > 0.5
     assert abs(measured - reference) / reference < 0.03
@@ -72,6 +74,7 @@ def test_attach_cpu_matches_cgroup_and_docker_stats(engine, tmp_path):
     (s0, u0), (s1, u1) = inside[0], inside[-1]
     engine_delta = u1 - u0
     ctprof_delta = interpolate(series, s1) - interpolate(series, s0)
+
     print(f"docker stats: ctprof {ctprof_delta:.4f} s, engine {engine_delta:.4f} s")
     assert engine_delta > 0.3
     assert abs(ctprof_delta - engine_delta) / engine_delta < 0.05
@@ -86,6 +89,7 @@ def test_attach_records_container_facts(engine, tmp_path):
     run_dir = tmp_path / "run"
     proc = ctprof("attach", container.id[:14], "--duration", "0.5", "-o", str(run_dir))
     assert proc.returncode == 0, proc.stderr
+
     meta = read_json(run_dir / "meta.json")
     facts = meta["target"]["container"]
     assert meta["target"]["kind"] == "docker"
@@ -99,6 +103,7 @@ def test_attach_records_container_facts(engine, tmp_path):
     assert meta["target"]["cgroup_driver_detected"] == client.info()["CgroupDriver"]
     assert meta["target"]["counters_start_at_zero"] is False
     assert meta["ended_by"] == "duration"
+
     summary = read_json(run_dir / "summary.json")
     limits = summary["metrics"]["container.memory_limit_bytes"]
     assert limits["max"] == 96 * 1024 * 1024

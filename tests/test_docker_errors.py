@@ -74,7 +74,7 @@ def test_missing_socket_named(tmp_path):
 
 
 def test_daemon_not_listening_named(tmp_path):
-    # A socket file nobody listens on: what a stopped engine leaves behind.
+    # A socket file with no listener, as a stopped engine leaves behind.
     path = str(tmp_path / "stale.sock")
     stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     stale.bind(path)

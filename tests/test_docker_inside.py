@@ -81,6 +81,7 @@ def test_run_inside_container_profiles_it(engine, tmp_path):
     delta = summary["container"]["cpu_seconds"]
     rusage = meta["command_rusage"]
     command_cpu = rusage["user_seconds"] + rusage["system_seconds"]
+
     print(
         f"end sample {inside_cpu:.4f} s, host read {host_cpu:.4f} s; "
         f"run delta {delta:.4f} s, command rusage {command_cpu:.4f} s"

@@ -20,6 +20,7 @@ def engine():
 
 
 def _complete(run_dir) -> list[dict]:
+
     meta = read_json(run_dir / "meta.json")
     assert meta["status"] == "complete"
     assert (run_dir / "summary.json").exists()
@@ -51,9 +52,11 @@ def test_memory_limit_oom_kill_counted(engine, tmp_path):
     )
     assert proc.returncode == 137, proc.stderr
     _complete(run_dir)
+
     meta = read_json(run_dir / "meta.json")
     summary = read_json(run_dir / "summary.json")
     metrics = summary["metrics"]
+
     print(
         f"limit {metrics['container.memory_limit_bytes']['max']}, "
         f"peak {summary['container']['memory_peak_bytes']}, "
@@ -81,6 +84,7 @@ def test_cpu_quota_throttles_to_half_a_core(engine, tmp_path):
     after = cpu_stat(pid)
     assert proc.returncode == 0, proc.stderr
     _complete(run_dir)
+
     summary = read_json(run_dir / "summary.json")
     metrics = summary["metrics"]
     cores = summary["container"]["cpu_seconds"] / summary["elapsed_seconds"]
@@ -88,6 +92,7 @@ def test_cpu_quota_throttles_to_half_a_core(engine, tmp_path):
     throttled = metrics["container.cpu_throttled_periods_total"]["delta"]
     throttled_seconds = summary["container"]["cpu_throttled_seconds"]
     reference = after["nr_throttled"] - before["nr_throttled"]
+
     print(
         f"cores {cores:.3f}; periods {periods}, throttled {throttled} "
         f"(cgroup over a wider window: {reference}); throttled {throttled_seconds} s"
@@ -101,6 +106,7 @@ def test_cpu_quota_throttles_to_half_a_core(engine, tmp_path):
     idle_cores = (
         metrics["host.cpu_idle_seconds_total"]["delta"] / summary["elapsed_seconds"]
     )
+
     print(f"host idle during the run: {idle_cores:.2f} cores")
     assert cores <= 0.52
     assert cpu >= 0.95 * 0.05 * throttled

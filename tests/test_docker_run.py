@@ -44,12 +44,14 @@ def test_short_container_complete_run_and_rm(engine, tmp_path):
         "exit 3",
     )
     assert proc.returncode == 3, proc.stderr
+
     meta = read_json(run_dir / "meta.json")
     summary = read_json(run_dir / "summary.json")
     kinds = [s["kind"] for s in read_samples(run_dir)]
     # The command ends at once. The recording spans the cgroup's creation to
     # the end sample, which includes the runtime's own setup of the container.
     lifetime = summary["elapsed_seconds"]
+
     print(f"container recorded for {lifetime * 1000:.1f} ms: {summary['container']}")
     assert lifetime < 1.0
     assert meta["status"] == "complete"
@@ -110,9 +112,11 @@ def test_loopback_bytes_in_network_none_container(engine, tmp_path):
         SERVE_AND_FETCH,
     )
     assert proc.returncode == 0, proc.stderr
+
     summary = read_json(run_dir / "summary.json")
     received = summary["metrics"]["container.network_receive_bytes_total[lo]"]["delta"]
     sent = summary["metrics"]["container.network_transmit_bytes_total[lo]"]["delta"]
+
     print(f"loopback received {received} B, sent {sent} B, payload {PAYLOAD} B")
     # Loopback carries the payload plus HTTP, TCP and IP headers, and every
     # byte sent on lo is also received on lo.
