@@ -84,3 +84,95 @@ def pipeline_run(factory) -> str:
     (root / "summary.json").write_text(json.dumps(summary))
     _cache["pipeline"] = str(root)
     return str(root)
+
+
+def scaled_run(factory, samples: int = 10_000, processes: int = 100) -> str:
+    """Return a run of ``samples`` samples with ``processes`` processes each.
+
+    Recording 10,000 samples takes 100 s at the 10 ms minimum interval, so the
+    run is scaled up from a real one: its samples are repeated with counters
+    carried forward, and each sample lists ``processes`` process rows.
+    """
+    key = f"scaled-{samples}-{processes}"
+    if key in _cache:
+        return _cache[key]
+    from ctprof import catalog
+    from ctprof.analysis.summary import summarize
+    from ctprof.store import RunWriter, iter_samples
+
+    source = timeseries_run(factory)
+    real = list(iter_samples(source))
+    with open(os.path.join(source, "meta.json")) as f:
+        meta = json.load(f)
+    directory = str(factory.mktemp(key) / "run")
+    writer = RunWriter(directory)
+    writer.write_meta({**meta, "name": key, "samples": samples})
+    written = []
+    for k in range(samples):
+        sample = _scaled_sample(real, k, processes, catalog)
+        writer.write_sample(sample)
+        written.append(sample)
+    writer.write_summary(summarize(meta, written))
+    writer.close()
+    _cache[key] = directory
+    return directory
+
+
+def _scaled_sample(real: list[dict], k: int, processes: int, catalog) -> dict:
+    template = real[k % len(real)]
+    cycle = k // len(real)
+    sample = json.loads(json.dumps(template))
+    sample["seq"] = k
+    sample["kind"] = "start" if k == 0 else "sample"
+    sample["t"] = real[0]["t"] + 0.01 * k
+    sample["mono"] = real[0]["mono"] + 0.01 * k
+    for level in (catalog.HOST, catalog.CONTAINER):
+        _carry_counters(
+            sample[level], real[0][level], real[-1][level], cycle, level, catalog
+        )
+    first_row = real[1]["processes"][0]
+    rows = []
+    for j in range(processes):
+        row = list(first_row)
+        row[0] = 100_000 + j
+        row[1] = real[0]["t"]
+        row[2] = f"worker-{j}"
+        row[6] = round(0.001 * k * (1 + j % 7), 2)
+        rows.append(row)
+    sample["processes"] = rows
+    if k == 0:
+        sample["new_processes"] = [
+            {
+                "pid": 100_000 + j,
+                "start_time_seconds": real[0]["t"],
+                "name": f"worker-{j}",
+                "cmdline": f"worker --id {j} {HOSTILE_ARG}",
+            }
+            for j in range(processes)
+        ]
+    else:
+        sample.pop("new_processes", None)
+    return sample
+
+
+def _carry_counters(
+    values: dict, first: dict, last: dict, cycle: int, level: str, catalog
+) -> None:
+    """Add ``cycle`` times the real run's increase to every counter, in place."""
+    for name, value in values.items():
+        if isinstance(value, dict):
+            for label, fields in value.items():
+                _carry_counters(
+                    fields,
+                    first.get(name, {}).get(label, {}),
+                    last.get(name, {}).get(label, {}),
+                    cycle,
+                    level,
+                    catalog,
+                )
+            continue
+        metric = catalog.metric_for_column(catalog.column_name(level, name))
+        if metric is None or not metric.is_counter or value is None:
+            continue
+        increase = (last.get(name) or 0) - (first.get(name) or 0)
+        values[name] = value + cycle * increase

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import catalog
-from ..api import processes_frame, samples_frame
+from ..api import samples_frame
 
 # Columns of api.samples_frame that are not metrics.
 TIME_COLUMNS = ("time", "elapsed_seconds", "seq", "kind")
@@ -78,34 +78,34 @@ def process_cpu_frame(samples: list[dict], top: int) -> pd.DataFrame:
     """Return the CPU use (cores) of the ``top`` busiest processes, one column each.
 
     A process is a (pid, start time) pair, so a reused pid is a new process.
-    Column names are "NAME (PID)".
+    Column names are "NAME (PID)". The rows are read straight from the samples
+    because a long run has millions of process rows.
     """
-    procs = processes_frame(samples)
-    seconds = pd.Series([], dtype=float)
+    seconds = np.array([s["mono"] for s in samples], dtype=float)
     if samples:
-        t0 = samples[0]["mono"]
-        seconds = pd.Series([round(s["mono"] - t0, 6) for s in samples])
+        seconds = np.round(seconds - seconds[0], 6)
     out = pd.DataFrame({"elapsed_seconds": seconds})
-    if procs.empty:
-        return out
-    procs = procs.assign(
-        cpu=procs["cpu_user_seconds_total"].astype(float)
-        + procs["cpu_system_seconds_total"].astype(float)
-    )
-    totals = {}
-    for key, rows in procs.groupby(["pid", "start_time_seconds"], sort=False):
-        totals[key] = rows["cpu"].max() - rows["cpu"].min()
-    busiest = sorted(totals, key=totals.get, reverse=True)[:top]
-    by_seq = {s["seq"]: i for i, s in enumerate(samples)}
-    for key in busiest:
-        rows = procs[(procs["pid"] == key[0]) & (procs["start_time_seconds"] == key[1])]
-        rate = counter_rates(
-            rows["cpu"].reset_index(drop=True),
-            rows["elapsed_seconds"].reset_index(drop=True),
-        )
+    columns = {name: i for i, name in enumerate(catalog.PROCESS_COLUMNS)}
+    user = columns["cpu_user_seconds_total"]
+    system = columns["cpu_system_seconds_total"]
+    readings: dict[tuple, list[tuple[int, float]]] = {}
+    names: dict[tuple, str] = {}
+    for i, sample in enumerate(samples):
+        for row in sample.get("processes") or ():
+            if row[user] is None or row[system] is None:
+                continue
+            key = (row[0], row[1])
+            readings.setdefault(key, []).append((i, row[user] + row[system]))
+            names[key] = row[2]
+
+    def used(key: tuple) -> float:
+        values = [v for _, v in readings[key]]
+        return max(values) - min(values)
+
+    for key in sorted(readings, key=used, reverse=True)[:top]:
+        rows, cpu = zip(*readings[key])
+        rate = counter_rates(pd.Series(cpu), pd.Series(seconds[list(rows)]))
         column = np.full(len(samples), np.nan)
-        for seq, value in zip(rows["seq"], rate):
-            column[by_seq[seq]] = value
-        name = rows["name"].iloc[-1]
-        out[f"{name} ({key[0]})"] = column
+        column[list(rows)] = rate.to_numpy()
+        out[f"{names[key]} ({key[0]})"] = column
     return out

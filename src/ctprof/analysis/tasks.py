@@ -93,13 +93,15 @@ def _gap_row(columns) -> pd.DataFrame:
     return pd.DataFrame({c: [np.nan] for c in columns})
 
 
-def timeline(directory: str, top: int) -> Timeline:
+def timeline(directory: str, top: int, tasks: list[Task] | None = None) -> Timeline:
     """Return the series of a run, or of a pipeline's stages one after another.
 
     Rates are computed within each stage, never across two stages, because
-    each stage has its own cgroup whose counters start again.
+    each stage has its own cgroup whose counters start again. ``tasks`` are
+    the loaded tasks of ``directory`` when the caller already has them.
     """
-    tasks = load_tasks(directory)
+    if tasks is None:
+        tasks = load_tasks(directory)
     t0 = _first_mono(tasks)
     frames, procs, spans, marks = [], [], [], []
     for task in tasks:

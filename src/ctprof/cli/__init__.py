@@ -26,6 +26,7 @@ COMMANDS = {
     "delta": ("ctprof.cli.delta_cmd", "delta"),
     "compare": ("ctprof.cli.compare_cmd", "compare_runs"),
     "export": ("ctprof.cli.export_cmd", "export"),
+    "html": ("ctprof.cli.html_cmd", "html"),
     "attach": ("ctprof.cli.docker_cmd", "attach"),
     "docker-run": ("ctprof.cli.docker_cmd", "docker_run"),
 }

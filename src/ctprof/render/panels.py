@@ -43,6 +43,34 @@ class Figure:
     panels: list[Panel] = field(default_factory=list)
 
 
+BINARY_PREFIXES = ("B", "KiB", "MiB", "GiB", "TiB")
+
+
+def byte_scale(maximum: float) -> tuple[float, str]:
+    """Return the power of 1024 and its unit name that suit a maximum in bytes."""
+    factor = 1.0
+    for name in BINARY_PREFIXES:
+        if maximum < 1024 * factor or name == BINARY_PREFIXES[-1]:
+            return factor, name
+        factor *= 1024
+    return factor, BINARY_PREFIXES[-1]
+
+
+def axis_scale(panel: Panel) -> tuple[float, str]:
+    """Return the divisor and axis label for a panel's values.
+
+    Bytes are drawn in the binary unit of their maximum (MiB, GiB, ...), so the
+    ticks fall on round numbers of that unit.
+    """
+    if panel.unit not in ("bytes", "bytes/s"):
+        return 1.0, panel.unit
+    maximum = max(
+        (float(np.nanmax(line.y, initial=0)) for line in panel.lines), default=0.0
+    )
+    factor, name = byte_scale(maximum)
+    return factor, name if panel.unit == "bytes" else f"{name}/s"
+
+
 def _column(frame: pd.DataFrame, level: str, name: str, label: str | None = None):
     column = catalog.column_name(level, name, label)
     if column not in frame:

@@ -21,7 +21,13 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from .. import catalog  # noqa: E402
 from ..analysis.tasks import Timeline  # noqa: E402
-from .panels import Figure, Panel, run_figures  # noqa: E402
+from .panels import (  # noqa: E402
+    Figure,
+    Panel,
+    axis_scale,
+    byte_scale,
+    run_figures,
+)
 from .units import human_bytes  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -30,34 +36,6 @@ FORMATS = ("png", "svg")
 PANEL_HEIGHT = 3.0
 WIDTH = 10.0
 DPI = 100
-
-
-BINARY_PREFIXES = ("B", "KiB", "MiB", "GiB", "TiB")
-
-
-def byte_scale(maximum: float) -> tuple[float, str]:
-    """Return the power of 1024 and its unit name that suit a maximum in bytes."""
-    factor = 1.0
-    for name in BINARY_PREFIXES:
-        if maximum < 1024 * factor or name == BINARY_PREFIXES[-1]:
-            return factor, name
-        factor *= 1024
-    return factor, BINARY_PREFIXES[-1]
-
-
-def axis_scale(panel: Panel) -> tuple[float, str]:
-    """Return the divisor and axis label for a panel's values.
-
-    Bytes are drawn in the binary unit of their maximum (MiB, GiB, ...), so the
-    ticks fall on round numbers of that unit.
-    """
-    if panel.unit not in ("bytes", "bytes/s"):
-        return 1.0, panel.unit
-    maximum = max(
-        (float(np.nanmax(line.y, initial=0)) for line in panel.lines), default=0.0
-    )
-    factor, name = byte_scale(maximum)
-    return factor, name if panel.unit == "bytes" else f"{name}/s"
 
 
 def axis_formatter(unit: str) -> FuncFormatter:
