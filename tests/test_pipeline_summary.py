@@ -92,3 +92,15 @@ def test_summary_of_successful_pipeline():
     assert "failed_stage" not in summary
     assert "tolerated_failures" not in summary
     assert summary["not_run_stages"] == []
+
+
+def test_total_keeps_shared_io_source():
+    first = _entry("a", 0, 1.0, 1, 1, ZERO_MODES, 0.0, 1.0)
+    second = _entry("b", 0, 1.0, 1, 1, ZERO_MODES, 1.0, 2.0)
+    first["container"]["io_source"] = "main process /proc/PID/io"
+    second["container"]["io_source"] = "main process /proc/PID/io"
+    assert total_entry([first, second], 0)["container"]["io_source"] == (
+        "main process /proc/PID/io"
+    )
+    second["container"]["io_source"] = "cgroup"
+    assert "io_source" not in total_entry([first, second], 0)["container"]

@@ -153,6 +153,21 @@ def total_cpu_mode_percent(entries: list[dict]) -> dict[str, float | None]:
     }
 
 
+def _shared_descriptions(entries: list[dict]) -> dict[str, str]:
+    """Return the text values of "container" (such as io_source, where I/O was
+    counted) that every stage has with the same value."""
+    if not entries:
+        return {}
+    first = entries[0]["container"]
+    shared = {}
+    for key, value in first.items():
+        if not isinstance(value, str):
+            continue
+        if all(e["container"].get(key) == value for e in entries):
+            shared[key] = value
+    return shared
+
+
 def _top_processes(entries: list[dict]) -> list[dict]:
     rows = []
     for entry in entries:
@@ -171,6 +186,7 @@ def total_entry(entries: list[dict], exit_code: int | None) -> dict:
         container[key] = _sum_or_none([e["container"].get(key) for e in ran])
     for key in MAX_KEYS:
         container[key] = _max_or_none([e["container"].get(key) for e in ran])
+    container.update(_shared_descriptions(ran))
     starts = [e["start_mono"] for e in ran if e.get("start_mono") is not None]
     ends = [e["end_mono"] for e in ran if e.get("end_mono") is not None]
     return {

@@ -113,6 +113,17 @@ def outcome_lines(summary: dict) -> list[str]:
     for entry in summary.get("stages") or []:
         if entry.get("error"):
             lines.append(f"Stage {entry['name']} did not start: {entry['error']}")
+    from_process = [
+        str(e.get("name"))
+        for e in summary.get("stages") or []
+        if (e.get("container") or {}).get("io_source")
+    ]
+    if from_process:
+        lines.append(
+            f"Disk bytes of {', '.join(from_process)}: from the main process's "
+            "/proc/PID/io (children it waited for included), because the "
+            "cgroup's block I/O counters are not available."
+        )
     if summary.get("status") == "recomputed":
         lines.insert(
             0,
