@@ -421,3 +421,32 @@ def test_missing_workdir_fails_stage(tmp_path):
     assert no_dir["directory"] is None
     assert "absent does not exist" in no_dir["error"]
     assert f"line {stage_line}" in no_dir["error"]
+
+
+def test_cli_options_override_file_settings(tmp_path):
+    needs_root()
+    stages = [{"name": "nap", "run": ["sleep", "0.3"]}]
+    pipeline = _write_pipeline(tmp_path, stages, interval=0.05, levels="host")
+
+    from_file = tmp_path / "file"
+    proc = ctprof("pipeline", pipeline, "-q", "-o", str(from_file))
+    assert proc.returncode == 0, proc.stderr
+    stage_meta = read_json(from_file / "01-nap" / "meta.json")
+    assert stage_meta["levels"] == ["host"]
+    assert stage_meta["interval_seconds"] == 0.05
+    samples = read_samples(from_file / "01-nap")
+    assert len(samples) >= 5
+    assert all("container" not in s for s in samples)
+
+    from_cli = tmp_path / "cli"
+    proc = ctprof("pipeline", pipeline, "-q", "-i", "0", "-l", "c", "-o", str(from_cli))
+    assert proc.returncode == 0, proc.stderr
+    stage_meta = read_json(from_cli / "01-nap" / "meta.json")
+    assert stage_meta["levels"] == ["container"]
+    assert stage_meta["mode"] == "delta"
+    samples = read_samples(from_cli / "01-nap")
+    assert len(samples) == 2
+    assert all("host" not in s for s in samples)
+    meta = read_json(from_cli / "meta.json")
+    assert meta["levels"] == ["container"]
+    assert meta["interval_seconds"] == 0
