@@ -91,9 +91,12 @@ def _docker_target(ref: str, layout: cg.Layout):
     target = DockerTarget(facts, engine_facts(client))
     pid = int(state.get("Pid") or 0)
     if not target.bind(pid, layout):
-        raise DockerError(
-            f"container {facts['name']} ({facts['id'][:12]}) stopped while "
-            "ctprof attached to it"
+        # Still recorded: the run directory gets its start and end samples,
+        # with the container metrics unavailable and the reason in meta.json.
+        log.warning(
+            "container %s (%s) stopped while ctprof attached to it",
+            facts["name"],
+            facts["id"][:12],
         )
     return target, facts["name"], ProcessWatch(pid), client
 
