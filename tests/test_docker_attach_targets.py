@@ -135,3 +135,39 @@ def test_docker_run_forwards_sigterm(engine, tmp_path):
     meta = read_json(run_dir / "meta.json")
     assert meta["signals_forwarded"] == ["SIGTERM"]
     assert meta["status"] == "complete"
+
+
+def test_docker_run_third_sigint_kills(engine, tmp_path):
+    _, token = engine
+    run_dir = tmp_path / "run"
+    profiler = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ctprof",
+            "docker-run",
+            "-q",
+            "-o",
+            str(run_dir),
+            "--",
+            "--rm",
+            *label_args(token),
+            dockertest.IMAGE,
+            "sh",
+            "-c",
+            "trap '' INT; echo ready; while :; do sleep 0.1; done",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert profiler.stdout.readline().strip() == "ready"
+    for _ in range(3):
+        profiler.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+    _, stderr = profiler.communicate(timeout=30)
+    assert profiler.returncode == 137, stderr
+
+    meta = read_json(run_dir / "meta.json")
+    assert meta["signals_forwarded"] == ["SIGINT", "SIGINT", "SIGKILL"]
+    assert meta["status"] == "complete"

@@ -3,11 +3,12 @@
 The steps follow ``docker run``: create the container with the user's
 options, attach to its output, start it, follow it to its exit and return its
 exit status. A fresh container's cgroup counters start at zero, so zero is
-the baseline of its totals (meta target.counters_start_at_zero), and the first
-sample is taken as soon as the engine reports the main pid. ``--rm`` is
-carried out by ctprof after the end sample, not by the engine, which would
-remove the cgroup before it is read. SIGINT and SIGTERM are forwarded to the
-container, as docker run does.
+the baseline of its totals (meta target.counters_start_at_zero). The first
+sample is taken when the runtime has created the container's cgroup, before
+the command runs. ``--rm`` is carried out by ctprof after the end sample, not
+by the engine, so that the exit status and final state can still be read.
+SIGINT and SIGTERM are forwarded to the container, as docker run does, and a
+third SIGINT kills it.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ EXIT_NOT_FOUND = 127
 _TICK_SECONDS = 0.1
 # How often the container's cgroup is looked for while the engine starts it.
 _CGROUP_POLL_SECONDS = 0.001
+# The SIGINT that kills the container instead of being forwarded.
+_INTERRUPTS_TO_KILL = 3
 
 
 def _image_not_found(image: str) -> DockerError:
@@ -110,6 +113,7 @@ class _SignalRelay:
     def __init__(self) -> None:
         self.pending: list[int] = []
         self.forwarded: list[str] = []
+        self.interrupts = 0
         self._previous = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -121,6 +125,11 @@ class _SignalRelay:
     def forward(self, client, container_id: str) -> None:
         while self.pending:
             signum = self.pending.pop(0)
+            if signum == signal.SIGINT:
+                self.interrupts += 1
+                if self.interrupts >= _INTERRUPTS_TO_KILL:
+                    # For a command that ignores SIGINT, as in a terminal.
+                    signum = signal.SIGKILL
             name = signal.Signals(signum).name
             try:
                 client.api.kill(container_id, signal=name)
