@@ -108,7 +108,8 @@ class _OutputPump:
 
 
 class _SignalRelay:
-    """Records SIGINT and SIGTERM; the wait loop forwards them to the container."""
+    """Records SIGINT and SIGTERM for the wait loop, which forwards them to the
+    container."""
 
     def __init__(self) -> None:
         self.pending: list[int] = []
@@ -128,7 +129,7 @@ class _SignalRelay:
             if signum == signal.SIGINT:
                 self.interrupts += 1
                 if self.interrupts >= _INTERRUPTS_TO_KILL:
-                    # For a command that ignores SIGINT, as in a terminal.
+                    # A command that ignores SIGINT would otherwise keep ctprof waiting.
                     signum = signal.SIGKILL
             name = signal.Signals(signum).name
             try:
@@ -206,8 +207,10 @@ def _has_process(dirs: dict[str, str]) -> bool:
 
 
 def _start(client, container, target: DockerTarget, recording, layout) -> str | None:
-    """Start the container, bind the target and take the start sample;
-    return the engine's error message when the start failed."""
+    """Start the container, bind the target and take the start sample.
+
+    Returns the engine's error message when the start failed, else None.
+    """
     attrs = client.api.inspect_container(container.id)
     expected = _expected_dirs(layout, attrs, target.engine)
     starter = _Starter(container)
@@ -217,8 +220,8 @@ def _start(client, container, target: DockerTarget, recording, layout) -> str | 
         recording.start()
         while starter.running():
             if not _has_process(found):
-                # The command ended before the engine finished starting it:
-                # take the end sample while the cgroup still exists.
+                # The command ended before the engine finished starting it, so
+                # the end sample is taken now, while the cgroup still exists.
                 recording.take_end()
                 break
             time.sleep(_CGROUP_POLL_SECONDS)
