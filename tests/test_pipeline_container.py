@@ -145,3 +145,24 @@ def test_invalid_docker_option_rejected_before_any_stage(tmp_path):
     assert "'box'" in proc.stderr
     assert "detach" in proc.stderr
     assert not (tmp_path / "ran.txt").exists()
+
+
+def test_missing_image_fails_its_stage(tmp_path):
+    _needs_docker()
+    stages = [
+        {"name": "first", "run": ["true"]},
+        {"name": "box", "image": "ctprof-no-such-image:latest"},
+        {"name": "never", "run": ["touch", "never.txt"]},
+    ]
+    pipeline = tmp_path / "pipeline.yaml"
+    pipeline.write_text(yaml.safe_dump({"workdir": str(tmp_path), "stages": stages}))
+    out = tmp_path / "run"
+    proc = ctprof("pipeline", str(pipeline), "-o", str(out))
+    assert proc.returncode == 125, proc.stderr
+    summary = read_json(out / "summary.json")
+    box = summary["stages"][1]
+    assert box["name"] == "box"
+    assert box["directory"] is None
+    assert "ctprof-no-such-image" in box["error"]
+    assert summary["failed_stage"] == "box"
+    assert not (tmp_path / "never.txt").exists()
