@@ -114,7 +114,12 @@ def resolve(ref: str, layout: cg.Layout):
     if ref.isdigit() and os.path.exists(f"/proc/{ref}"):
         pid = int(ref)
         return PidTarget(layout, pid), f"pid{pid}", ProcessWatch(pid), None
-    return _docker_target(ref, layout)
+    try:
+        return _docker_target(ref, layout)
+    except DockerError as exc:
+        if ref.isdigit():
+            raise DockerError(f"no process has pid {ref}, and {exc}") from None
+        raise
 
 
 def container_exit_code(client, target: Target) -> int | None:
