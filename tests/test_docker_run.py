@@ -138,3 +138,28 @@ def test_detach_option_rejected(engine, tmp_path):
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "--detach" in proc.stderr
+
+
+def test_missing_command_exits_127(engine, tmp_path):
+    client, token = engine
+    run_dir = tmp_path / "run"
+    proc = ctprof(
+        "docker-run",
+        "-q",
+        "-o",
+        str(run_dir),
+        "--",
+        "--rm",
+        *label_args(token),
+        dockertest.IMAGE,
+        "no-such-command",
+    )
+    assert proc.returncode == 127, proc.stderr
+    assert "no-such-command" in proc.stderr
+
+    meta = read_json(run_dir / "meta.json")
+    assert meta["status"] == "complete"
+    assert meta["exit_code"] == 127
+    assert "no-such-command" in meta["launch_error"]
+    filters = {"label": f"{dockertest.LABEL}={token}"}
+    assert client.containers.list(all=True, filters=filters) == []
