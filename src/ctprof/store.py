@@ -41,6 +41,11 @@ def write_json_atomic(path: str, data: Any) -> None:
     """Write JSON to a temporary file in the same directory, then rename it."""
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    # mkstemp creates the file with mode 0600; give it the mode a plain
+    # open() would (0666 less the umask), like the samples file.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(data, f, indent=2, sort_keys=False, default=str)
