@@ -175,4 +175,5 @@ def _carry_counters(
         if metric is None or not metric.is_counter or value is None:
             continue
         increase = (last.get(name) or 0) - (first.get(name) or 0)
-        values[name] = value + cycle * increase
+        # Rounded so that float error never makes a counter step backwards.
+        values[name] = round(value + cycle * increase, 9)

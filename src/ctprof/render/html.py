@@ -142,7 +142,9 @@ def downsample_note(data: dict) -> str:
         f'<p class="note" id="downsampled">This run has {data["samples"]:,} samples. '
         f"The charts show {data['points']:,} points per series: the samples are cut "
         f"into {BUCKETS} buckets and each bucket keeps its minimum and maximum, so "
-        "peaks survive. The tables and exports use every sample.</p>"
+        "peaks survive. Stacked CPU-mode areas show each bucket's mean instead, "
+        "so the modes still add up to 100 %. The tables and exports use every "
+        "sample.</p>"
     )
 
 

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..analysis.downsample import bucket_bounds, reduce_x, reduce_y
+from ..analysis.downsample import bucket_bounds, reduce_mean, reduce_x, reduce_y
 from ..analysis.rates import series_info
 from ..analysis.tasks import Timeline
 from .panels import Panel, axis_scale, run_figures
@@ -55,10 +55,11 @@ def panel_data(panel: Panel, bounds, delta_mode: bool) -> dict:
     if delta_mode:
         entry["bars"] = [[line.label, _last(line.y / factor)] for line in panel.lines]
     else:
+        reduce = reduce_mean if panel.stacked else reduce_y
         entry["lines"] = [
             {
                 "label": line.label,
-                "y": compact(reduce_y(line.y / factor, bounds)),
+                "y": compact(reduce(line.y / factor, bounds)),
                 "dashed": line.dashed,
             }
             for line in panel.lines
