@@ -45,14 +45,14 @@ SCRIPT = r"""
       shapes.push({ type: "rect", xref: "x", yref: "paper", x0: s[1], x1: s[2],
         y0: 0, y1: 1, fillcolor: i % 2 ? "#eeeeee" : "#dddddd", opacity: 0.5,
         line: { width: 0 }, layer: "below" });
-      annotations.push({ x: s[1], y: 1, xref: "x", yref: "paper", text: esc(s[0]),
-        showarrow: false, xanchor: "left", yanchor: "top", font: { size: 10 } });
+      annotations.push({ x: s[1], y: 0, xref: "x", yref: "paper", text: esc(s[0]),
+        showarrow: false, xanchor: "left", yanchor: "bottom", font: { size: 10 } });
     });
     data.marks.forEach(function (m) {
       shapes.push({ type: "line", xref: "x", yref: "paper", x0: m[1], x1: m[1],
         y0: 0, y1: 1, line: { color: "#c0392b", dash: "dot", width: 1 } });
-      annotations.push({ x: m[1], y: 0, xref: "x", yref: "paper", text: esc(m[0]),
-        showarrow: false, textangle: -90, xanchor: "left", yanchor: "bottom",
+      annotations.push({ x: m[1], y: 1, xref: "x", yref: "paper", text: esc(m[0]),
+        showarrow: false, xanchor: "left", yanchor: "top", bgcolor: "#ffffffcc",
         font: { size: 10, color: "#c0392b" } });
     });
     return { shapes: shapes, annotations: annotations };
@@ -88,7 +88,11 @@ SCRIPT = r"""
     return panel.lines.map(function (line) {
       const t = { type: "scatter", mode: "lines", x: x, y: expand(line.y),
         name: esc(line.label), line: { dash: line.dashed ? "dash" : "solid" } };
-      if (panel.stacked) { t.stackgroup = "modes"; t.stackgaps = "interpolate"; }
+      if (panel.stacked) {
+        t.stackgroup = "modes";
+        t.stackgaps = "interpolate";
+        t.line.width = 0.5;
+      }
       return t;
     });
   }

@@ -55,25 +55,26 @@ def _shade(ax, timeline: Timeline) -> None:
         ax.axvspan(start, end, color="0.85" if i % 2 == 0 else "0.93", zorder=0)
         ax.annotate(
             name,
-            (start, 1.0),
+            (start, 0.0),
             xycoords=("data", "axes fraction"),
-            xytext=(2, -2),
+            xytext=(2, 2),
             textcoords="offset points",
-            va="top",
+            va="bottom",
             fontsize=7,
-            color="0.3",
+            color="0.2",
         )
     for name, x in timeline.marks:
         ax.axvline(x, color="tab:red", linestyle=":", linewidth=1)
         ax.annotate(
             name,
-            (x, 0.0),
+            (x, 1.0),
             xycoords=("data", "axes fraction"),
-            xytext=(2, 2),
+            xytext=(2, -2),
             textcoords="offset points",
-            rotation=90,
+            va="top",
             fontsize=7,
             color="tab:red",
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
         )
 
 
@@ -157,7 +158,8 @@ def draw_figure(figure: Figure, timeline: Timeline, title: str) -> plt.Figure:
             ax.yaxis.set_major_formatter(axis_formatter(panel.unit))
         bars = timeline.delta_mode and not panel.stacked
         if (len(panel.lines) > 1 or panel.stacked) and not bars:
-            ax.legend(fontsize=7, loc="upper right", ncol=2)
+            # Outside the axes, so the legend never hides a line.
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.suptitle(f"{title}: {figure.title}", fontsize=11)
     fig.tight_layout()
     return fig
@@ -188,7 +190,7 @@ def draw_tasks(tasks: pd.DataFrame, title: str) -> plt.Figure:
         bottom += values
     modes.set_title("Host CPU time by mode", fontsize=10, loc="left")
     modes.yaxis.set_major_formatter(axis_formatter("percent"))
-    modes.legend(fontsize=7, ncol=4, loc="lower right")
+    modes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     modes.tick_params(axis="x", labelrotation=20)
     _task_bar(axes[0, 1], tasks, "cpu_seconds", "Container CPU time", "seconds")
     _task_bar(axes[1, 0], tasks, "memory_peak_bytes", "Peak memory", "bytes")
