@@ -136,8 +136,10 @@ def test_plot_killed_run(tmp_path):
         time.sleep(0.1)
     os.kill(profiler.pid, signal.SIGKILL)
     profiler.wait(timeout=10)
+    complete = len(read_samples(run_dir))
     # Cut into the last sample, as a kill in the middle of its write would.
     samples_path.write_bytes(samples_path.read_bytes()[:-12])
+    assert len(read_samples(run_dir)) == complete - 1
     assert not (run_dir / "summary.json").exists()
     out = tmp_path / "plots"
     proc = ctprof("plot", str(run_dir), "-o", str(out))
