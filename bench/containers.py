@@ -1,0 +1,101 @@
+"""``ctprof attach --all`` over many idle busybox containers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import tempfile
+import uuid
+
+from .measure import CTPROF, cpu_per_wall_second
+
+log = logging.getLogger(__name__)
+
+IMAGE = "ctprof-busybox:latest"
+
+
+def _docker(*args: str) -> str:
+    proc = subprocess.run(["docker", *args], capture_output=True, text=True, check=True)
+    return proc.stdout
+
+
+def start_containers(count: int, prefix: str) -> list[str]:
+    """Start ``count`` idle containers (no network) and return their ids."""
+    ids = []
+    for index in range(count):
+        ids.append(
+            _docker(
+                "run",
+                "-d",
+                "--network",
+                "none",
+                "--name",
+                f"{prefix}-{index}",
+                IMAGE,
+                "sleep",
+                "86400",
+            ).strip()
+        )
+    return ids
+
+
+def remove_containers(ids: list[str]) -> None:
+    if ids:
+        subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=False)
+
+
+def _recorded(run_dir: str) -> int:
+    with open(os.path.join(run_dir, "meta.json")) as f:
+        meta = json.load(f)
+    return len(meta.get("containers", []))
+
+
+def run(counts: tuple[int, ...], warmup: float, window: float) -> dict:
+    """CPU per wall second of ``attach --all -i 1`` with each count running."""
+    prefix = f"ctprof-bench-{uuid.uuid4().hex[:6]}"
+    ids: list[str] = []
+    rows = []
+    try:
+        for count in counts:
+            ids += start_containers(count - len(ids), prefix)
+            running = len(_docker("ps", "-q").split())
+            with tempfile.TemporaryDirectory(prefix="ctprof-bench-") as tmp:
+                run_dir = os.path.join(tmp, "run")
+                argv = [*CTPROF, "attach", "--all", "-q", "-i", "1", "-o", run_dir]
+                cpu = cpu_per_wall_second(argv, warmup, window)
+                recorded = _recorded(run_dir)
+            row = {
+                "benchmark_containers": count,
+                "running_containers": running,
+                "recorded_containers": recorded,
+                "cpu_percent_of_core": cpu * 100,
+            }
+            rows.append(row)
+            log.info("attach --all %s", row)
+    finally:
+        remove_containers(ids)
+    return {"warmup_s": warmup, "window_s": window, "rows": rows}
+
+
+def table(results: dict) -> list[str]:
+    lines = [
+        "`ctprof attach --all -i 1` (host level plus container and process "
+        "levels per container); idle `busybox sleep` containers with "
+        f"`--network none`; CPU of the profiler over {results['window_s']:.0f} s "
+        f"after a {results['warmup_s']:.0f} s warm-up. Running containers "
+        "include any that other work on the machine had started.",
+        "",
+        "| benchmark containers | running | recorded | profiler CPU, % of one core "
+        "| per container |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results["rows"]:
+        per = r["cpu_percent_of_core"] / max(r["recorded_containers"], 1)
+        lines.append(
+            f"| {r['benchmark_containers']} | {r['running_containers']} | "
+            f"{r['recorded_containers']} | {r['cpu_percent_of_core']:.2f} | "
+            f"{per:.3f} |"
+        )
+    return lines

@@ -1,0 +1,124 @@
+"""Measuring helpers: percentiles, and the CPU time of a process over a window."""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from .workload import own_cpu_seconds
+
+CTPROF = [sys.executable, "-m", "ctprof"]
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Return the q-th percentile (0-100) by the nearest-rank method."""
+    ordered = sorted(values)
+    if not ordered:
+        return math.nan
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else math.nan
+
+
+def spread(values: list[float]) -> float:
+    """Return (max - min) / median: the run-to-run spread as a fraction."""
+    if not values:
+        return math.nan
+    return (max(values) - min(values)) / statistics.median(values)
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """Return the CPU time of ``pid`` and its live descendants."""
+    total = 0.0
+    for child in _descendants(pid):
+        try:
+            total += own_cpu_seconds(child)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def _descendants(pid: int) -> list[int]:
+    out = [pid]
+    index = 0
+    while index < len(out):
+        path = f"/proc/{out[index]}/task/{out[index]}/children"
+        try:
+            with open(path) as f:
+                out.extend(int(c) for c in f.read().split())
+        except OSError:
+            pass
+        index += 1
+    return out
+
+
+def cpu_per_wall_second(
+    argv: list[str], warmup: float, window: float, children: bool = False, **kwargs
+) -> float:
+    """Start ``argv``, wait ``warmup`` seconds, and return the CPU seconds it
+    used per wall second during the next ``window`` seconds; then stop it.
+
+    The warm-up leaves out interpreter start-up and the first sample, which a
+    profiler left running pays once.
+    """
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kwargs
+    )
+    try:
+        time.sleep(warmup)
+        measure = tree_cpu_seconds if children else own_cpu_seconds
+        cpu0, t0 = measure(proc.pid), time.monotonic()
+        time.sleep(window)
+        cpu1, t1 = measure(proc.pid), time.monotonic()
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"{argv[:4]} exited early ({proc.returncode}): "
+                f"{proc.stderr.read().decode(errors='replace')[-500:]}"
+            )
+        return (cpu1 - cpu0) / (t1 - t0)
+    finally:
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a profiler with SIGINT (as Ctrl-C would), then kill it if needed."""
+    if proc.poll() is None:
+        proc.send_signal(2)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def machine() -> dict:
+    """Return the facts BENCHMARKS.md records about the machine."""
+    from ctprof.collect import cgroupfs as cg
+
+    with open("/proc/cpuinfo") as f:
+        model = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in f
+                if line.startswith("model name")
+            ),
+            "unknown",
+        )
+    with open("/proc/loadavg") as f:
+        load = f.read().split()[:3]
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "cores": os.cpu_count(),
+        "cpu_model": model,
+        "kernel": os.uname().release,
+        "cgroup_layout": cg.detect_layout().kind,
+        "python": sys.version.split()[0],
+        "load_average_at_start": load,
+    }

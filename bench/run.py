@@ -1,0 +1,120 @@
+"""Run every benchmark of the profiler's own cost and print BENCHMARKS.md tables.
+
+Usage: .venv/bin/python -m bench.run [--quick] [--original PATH] [--json FILE]
+       [--only SECTION ...]
+
+Needs root (cgroups, SCHED_RR), sysbench, pidstat, psrecord and a Docker
+engine with the ctprof-busybox image (scripts/dockerd.sh start).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+
+from . import containers, cost, overhead, peers, sysbench
+from .measure import machine
+
+log = logging.getLogger(__name__)
+
+SECTIONS = ("cost", "cpu", "schedule", "sysbench", "containers", "peers")
+
+
+def _settings(quick: bool) -> dict:
+    if quick:
+        return {
+            "cost_samples": 50,
+            "cpu_windows": {1.0: 10.0, 0.1: 5.0, 0.01: 3.0},
+            "changing_window": 6.0,
+            "schedule_windows": {0.1: 5.0, 0.01: 3.0},
+            "sysbench": (4000, 2),
+            "containers": ((20, 100), 8.0, 8.0),
+            "peers_window": 6.0,
+        }
+    return {
+        "cost_samples": 200,
+        "cpu_windows": {1.0: 60.0, 0.1: 20.0, 0.01: 10.0},
+        "changing_window": 20.0,
+        "schedule_windows": {0.1: 25.0, 0.01: 10.0},
+        "sysbench": (12000, 5),
+        "containers": ((20, 100), 15.0, 30.0),
+        "peers_window": 30.0,
+    }
+
+
+def run_sections(chosen: tuple[str, ...], quick: bool, original: str | None) -> dict:
+    settings = _settings(quick)
+    results: dict = {"machine": machine(), "quick": quick, "original": original}
+    started = time.monotonic()
+    if "cost" in chosen:
+        results["cost"] = cost.run((10, 100, 1000), settings["cost_samples"])
+    if "cpu" in chosen:
+        results["cpu"] = overhead.profiler_cpu(settings["cpu_windows"])
+        results["storage_changing"] = overhead.storage_changing(
+            settings["changing_window"]
+        )
+    if "schedule" in chosen:
+        results["schedule"] = overhead.schedule(settings["schedule_windows"])
+    if "sysbench" in chosen:
+        results["sysbench"] = sysbench.run(*settings["sysbench"])
+    if "containers" in chosen:
+        results["containers"] = containers.run(*settings["containers"])
+    if "peers" in chosen:
+        results["peers"] = peers.run(settings["peers_window"], original)
+    results["duration_s"] = time.monotonic() - started
+    return results
+
+
+def render(results: dict) -> str:
+    out = ["## Machine", ""]
+    out += [f"- {key}: {value}" for key, value in results["machine"].items()]
+    out += [f"- benchmark duration: {results['duration_s']:.0f} s", ""]
+    if "cost" in results:
+        out += ["## Sample cost", "", *cost.table(results["cost"]), ""]
+    if "cpu" in results:
+        sched = results.get("schedule", {"intervals": []})
+        parts = overhead.tables(results["cpu"], results["storage_changing"], sched)
+        out += ["## Profiler CPU", "", *parts["cpu"], ""]
+        out += ["## Storage", "", *parts["storage"], ""]
+        if sched["intervals"]:
+            out += ["## Schedule accuracy", "", *parts["schedule"], ""]
+    if "sysbench" in results:
+        out += ["## Overhead on sysbench", "", *sysbench.table(results["sysbench"]), ""]
+    if "containers" in results:
+        out += ["## Many containers", "", *containers.table(results["containers"]), ""]
+    if "peers" in results:
+        out += ["## Peers", "", *peers.table(results["peers"]), ""]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="short windows (~3 min)")
+    parser.add_argument(
+        "--original",
+        metavar="PATH",
+        help="the Container Profiler's script/rudataall.py, outside this repository",
+    )
+    parser.add_argument("--json", metavar="FILE", help="also write raw results here")
+    parser.add_argument(
+        "--only", nargs="+", choices=SECTIONS, default=SECTIONS, help="sections to run"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="bench: %(message)s",
+    )
+    results = run_sections(tuple(args.only), args.quick, args.original)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    print(render(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
