@@ -9,6 +9,7 @@ dict, and ``unavailable`` keeps the reason once per metric.
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import os
 
@@ -88,6 +89,14 @@ class HostCollector:
         self._scalars = _by_source(catalog.HOST_METRICS)
         self._disk = _by_source(catalog.HOST_METRICS, "disk")["diskstats"]
         self._net = _by_source(catalog.HOST_METRICS, "net")["net_dev"]
+        self._parsers = dict(self._PARSERS)
+        # vmstat has ~170 lines and meminfo ~55, of which a sample needs a few.
+        for source, separator in (("vmstat", b" "), ("meminfo", b":")):
+            fields = tuple(field for _, field, _ in self._scalars.get(source, ()))
+            pick = functools.partial(
+                procfs.pick_values, keys=fields, separator=separator
+            )
+            self._parsers[source] = (self._PARSERS[source][0], pick)
 
     def _read(self, rel: str) -> bytes | None:
         try:
@@ -102,7 +111,7 @@ class HostCollector:
     def collect(self) -> dict:
         out: dict = {}
         for source, table in self._scalars.items():
-            rel, parser = self._PARSERS[source]
+            rel, parser = self._parsers[source]
             data = self._read(rel)
             if data is None:
                 self._note(table, f"/proc/{rel} is not available on this kernel")

@@ -109,6 +109,33 @@ def parse_key_value(data: bytes, path: str) -> Numbers:
     return out
 
 
+def pick_values(
+    data: bytes, path: str, keys: tuple[str, ...], separator: bytes
+) -> Numbers:
+    """Pick the first number of the lines that start with KEY + separator.
+
+    For files such as /proc/vmstat ("pgfault 123", separator b" ") and
+    /proc/meminfo ("MemTotal:  16314468 kB", separator b":") of which a
+    sample needs a few of many lines: one substring search per key instead
+    of splitting every line. Keys the kernel does not print are left out.
+    """
+    out: Numbers = {}
+    for name in keys:
+        token = b"\n" + name.encode() + separator
+        at = data.find(token)
+        if at < 0:
+            if not data.startswith(token[1:]):
+                continue
+            at = -1
+        start = at + len(token)
+        end = data.find(b"\n", start)
+        parts = data[start : end if end >= 0 else len(data)].split()
+        if not parts:
+            raise ParseError(path, f"{name} has no value")
+        out[name] = _num(path, parts[0])
+    return out
+
+
 def parse_meminfo(data: bytes, path: str = "/proc/meminfo") -> Numbers:
     """Parse /proc/meminfo into kB values ("MemTotal": 16314468, ...)."""
     out: Numbers = {}
