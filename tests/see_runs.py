@@ -177,3 +177,24 @@ def _carry_counters(
         increase = (last.get(name) or 0) - (first.get(name) or 0)
         # Rounded so that float error never makes a counter step backwards.
         values[name] = round(value + cycle * increase, 9)
+
+
+def real_pipeline_run(factory) -> str:
+    """Return a pipeline recorded by ``ctprof pipeline`` with stages "burn" and
+    "write", names that the workload also uses for its marks."""
+    if "real-pipeline" in _cache:
+        return _cache["real-pipeline"]
+    needs_root()
+    root = factory.mktemp("real-pipeline")
+    stages = [("burn", phases_argv(1.0, 2)), ("write", phases_argv(1.0, 8))]
+    lines = ["name: twostage", "interval: 0.1", "stages:"]
+    for name, argv in stages:
+        lines.append(f"  - name: {name}")
+        lines.append(f"    run: {json.dumps(argv)}")
+    spec = root / "pipeline.yaml"
+    spec.write_text("\n".join(lines) + "\n")
+    directory = str(root / "out")
+    proc = ctprof("pipeline", "-q", "-o", directory, str(spec), cwd=str(root))
+    assert proc.returncode == 0, proc.stderr
+    _cache["real-pipeline"] = directory
+    return directory

@@ -43,43 +43,72 @@ def first_mono(tasks: list[Task]) -> float:
     return min(firsts)
 
 
+MARK = "mark"
+STAGE = "stage"
+
+
 def named_points(tasks: list[Task], directory: str, t0: float) -> dict:
-    """Return {name: (start, end)} for every mark and stage, in seconds."""
-    points: dict[str, tuple[float, float]] = {}
+    """Return {(kind, name): (start, end)} for every mark and stage, in seconds.
+
+    A mark name that occurs more than once (a loop that marks each pass)
+    names its first occurrence.
+    """
+    points: dict[tuple[str, str], tuple[float, float]] = {}
     directories = [t.run.directory for t in tasks]
     if directory not in directories:
         directories.append(directory)
     for run_dir in directories:
         for mark in read_marks(run_dir):
             x = mark.mono - t0
-            points.setdefault(mark.name, (x, x))
+            key = (MARK, mark.name)
+            if key not in points or x < points[key][0]:
+                points[key] = (x, x)
     if len(tasks) > 1:
         for task in tasks:
             samples = task.run.raw_samples
             if samples:
                 span = (samples[0]["mono"] - t0, samples[-1]["mono"] - t0)
-                points.setdefault(task.name, span)
+                points.setdefault((STAGE, task.name), span)
     return points
 
 
-def resolve_point(text: str | None, points: dict, is_end: bool) -> float | None:
-    """Return a point in seconds since the first sample (None: the run's edge)."""
-    if text is None:
-        return None
+def _parse_seconds(text: str) -> float | None:
     try:
         seconds = float(text)
     except ValueError:
-        seconds = None
+        return None
+    if seconds < 0:
+        raise UsageError(
+            f"invalid point {text!r}: seconds since start must be 0 or more"
+        )
+    return seconds
+
+
+def resolve_point(text: str | None, points: dict, is_end: bool) -> float | None:
+    """Return a point in seconds since the first sample (None: the run's edge).
+
+    ``text`` is seconds, a name, or a name prefixed with ``mark:`` or
+    ``stage:``, which is needed when a mark and a stage share the name.
+    """
+    if text is None:
+        return None
+    seconds = _parse_seconds(text)
     if seconds is not None:
-        if seconds < 0:
-            raise UsageError(
-                f"invalid point {text!r}: seconds since start must be 0 or more"
-            )
         return seconds
-    if text in points:
-        start, end = points[text]
+    kind, _, name = text.partition(":")
+    if kind in (MARK, STAGE) and name:
+        matches = [(kind, name)] if (kind, name) in points else []
+    else:
+        matches = [key for key in ((MARK, text), (STAGE, text)) if key in points]
+    if len(matches) > 1:
+        raise UsageError(
+            f"ambiguous point {text!r}: it names a mark and a stage; "
+            f"give mark:{text} or stage:{text}"
+        )
+    if matches:
+        start, end = points[matches[0]]
         return end if is_end else start
-    known = ", ".join(sorted(points)) or "none recorded"
+    known = ", ".join(f"{k}:{n}" for k, n in sorted(points)) or "none recorded"
     raise UsageError(
         f"unknown point {text!r}: give seconds since start or a mark or stage name "
         f"(known: {known})"

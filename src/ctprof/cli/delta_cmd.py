@@ -17,7 +17,8 @@ from ..render.delta import print_delta
     "start",
     metavar="POINT",
     help="Start of the window: seconds since the first sample, a mark name or a "
-    "stage name [default: the first sample].",
+    "stage name (prefix mark: or stage: when both use it) [default: the first "
+    "sample].",
 )
 @click.option(
     "--to",
