@@ -35,7 +35,7 @@ CHROMIUM_FLAGS = (
     "--virtual-time-budget=10000",
 )
 # Browser-internal requests (updates, time, accounts) carry this initiator;
-# anything a page asks for carries the page's origin ("null" for file://).
+# anything a page requests carries the page's origin ("null" for file://).
 BROWSER_INITIATOR = "not an origin"
 
 
@@ -125,7 +125,7 @@ def test_html_makes_no_request(tmp_path_factory, tmp_path):
     netlog = tmp_path / "net.json"
     _browse(tmp_path, f"file://{report}", f"--log-net-log={netlog}", "--dump-dom")
     assert _page_requests(str(netlog)) == []
-    # Control: the same check sees a request a page does make (to a closed
+    # Control: the same check detects a request a page does make (to a closed
     # local port, refused at once).
     probe = tmp_path / "probe.html"
     probe.write_text('<img src="http://127.0.0.1:9/probe.png">')
@@ -164,7 +164,7 @@ def test_html_process_table_sorts(tmp_path_factory, tmp_path):
 
 
 def test_html_large_run_downsampled(tmp_path_factory, tmp_path):
-    """10,000 samples with 100 processes: under 10 MB, peaks kept, said so."""
+    """10,000 samples with 100 processes: under 10 MB, peaks kept, stated on the page."""
     run = scaled_run(tmp_path_factory)
     report = _report(run, tmp_path)
     size = os.path.getsize(report)
@@ -179,9 +179,13 @@ def test_html_large_run_downsampled(tmp_path_factory, tmp_path):
     samples = read_samples(run)
     usage = [s["container"]["memory_usage_bytes"] for s in samples]
     series = {s["column"]: s for s in data["series"]}
-    shown = series["container.memory_usage_bytes"]["y"]
-    assert max(v for v in shown if v is not None) == pytest.approx(max(usage), rel=1e-4)
-    assert min(v for v in shown if v is not None) == pytest.approx(min(usage), rel=1e-4)
+    displayed = series["container.memory_usage_bytes"]["y"]
+    assert max(v for v in displayed if v is not None) == pytest.approx(
+        max(usage), rel=1e-4
+    )
+    assert min(v for v in displayed if v is not None) == pytest.approx(
+        min(usage), rel=1e-4
+    )
     assert page.count("<tr><td") >= 100
 
 

@@ -109,9 +109,12 @@ def task_summary_html(task: Task) -> str:
 def _cell(key: str, value, formatter) -> str:
     raw = "" if value is None else str(value)
     text = "n/a" if value is None and formatter is not str else formatter(value)
-    css = ' class="cmd"' if key == "cmdline" else ""
     if formatter is not str:
         css = ' class="num"'
+    elif key == "cmdline":
+        css = ' class="cmd"'
+    else:
+        css = ""
     return f'<td{css} data-v="{escape(raw)}">{escape(str(text))}</td>'
 
 

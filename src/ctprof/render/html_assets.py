@@ -26,7 +26,7 @@ td.cmd { font-family: monospace; max-width: 50em; overflow-wrap: anywhere; }
 """
 
 # The page's behaviour: draw the charts from the embedded JSON, fill the metric
-# picker and sort the process table. Labels go through esc() before plotly sees
+# picker and sort the process table. Labels go through esc() before plotly renders
 # them because plotly reads a subset of HTML tags in its text.
 SCRIPT = r"""
 (function () {
