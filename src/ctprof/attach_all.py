@@ -11,8 +11,9 @@ with ``ctprof report`` and ``ctprof.load``)::
 image, sub-directory (relative to RUN_DIR), first and last sample times, why
 its recording ended and its exit status. A container that stops keeps its
 directory, finished with an end sample. Containers running when the command
-starts, and those that start later, are found by listing the running
-containers every ``_DISCOVER_SECONDS``.
+starts are found by listing the running containers. Those that start later
+are found from the engine's start events as they happen, and by the same
+listing every ``_DISCOVER_SECONDS`` should the event stream fail.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import logging
 import os
 import re
 import select
+import threading
 import time
 from dataclasses import dataclass
 
@@ -42,8 +44,56 @@ log = logging.getLogger(__name__)
 KIND = "all-containers"
 CONTAINERS_DIR = "containers"
 
-# NOTE: a container that starts and stops between two listings is missed.
+# NOTE: a container that exits before ctprof has inspected it after its start
+# event (a few ms) is missed.
 _DISCOVER_SECONDS = 0.25
+
+
+class StartEvents:
+    """The engine's container start events, read in a thread.
+
+    Each event writes a byte to a pipe, so a poll on ``fd`` wakes the follow
+    loop as soon as a container starts.
+    """
+
+    def __init__(self, client) -> None:
+        self.fd, self._write_fd = os.pipe()
+        os.set_blocking(self.fd, False)
+        self._ids: list[str] = []
+        self._lock = threading.Lock()
+        self._stream = client.events(
+            decode=True, filters={"type": "container", "event": "start"}
+        )
+        self._thread = threading.Thread(
+            target=self._read, name="ctprof-docker-events", daemon=True
+        )
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            for event in self._stream:
+                container_id = event.get("id") or event.get("Actor", {}).get("ID")
+                if container_id:
+                    with self._lock:
+                        self._ids.append(container_id)
+                    os.write(self._write_fd, b"s")
+        except Exception as exc:  # noqa: BLE001 - the listing still finds them
+            log.info("the Docker event stream ended: %s", exc)
+
+    def drain(self) -> list[str]:
+        """Return the ids of containers started since the last call."""
+        try:
+            os.read(self.fd, 4096)
+        except BlockingIOError:
+            pass
+        with self._lock:
+            ids, self._ids = self._ids, []
+        return ids
+
+    def close(self) -> None:
+        self._stream.close()
+        os.close(self.fd)
+        os.close(self._write_fd)
 
 
 class HostTarget(Target):
@@ -94,20 +144,33 @@ class AllContainers:
         self.members: dict[str, _Member] = {}
         self.entries: list[dict] = []
         self.started_wall = time.time()
+        self.events: StartEvents | None = None
+        try:
+            self.events = StartEvents(client)
+        except Exception as exc:  # noqa: BLE001 - fall back to the listing alone
+            log.warning("cannot follow the Docker start events: %s", exc)
 
     def discover(self) -> bool:
         """Start recording containers not seen before; True when one was added."""
+        # Started containers first: a short one may be gone after the listing.
+        added = False
+        if self.events is not None:
+            for container_id in self.events.drain():
+                added = self._add_new(container_id) or added
         try:
             running = self.client.api.containers(filters={"status": "running"})
         except Exception as exc:  # noqa: BLE001 - try again at the next listing
             log.warning("listing containers failed: %s", exc)
-            return False
-        added = False
+            return added
         for summary in running:
-            member = self.members.get(summary["Id"])
-            if member is None or member.entry["ended_by"] is not None:
-                added = self._add(summary["Id"], member) or added
+            added = self._add_new(summary["Id"]) or added
         return added
+
+    def _add_new(self, container_id: str) -> bool:
+        member = self.members.get(container_id)
+        if member is not None and member.entry["ended_by"] is None:
+            return False
+        return self._add(container_id, member)
 
     def _add(self, container_id: str, previous: _Member | None) -> bool:
         found = self._bind(container_id, previous)
@@ -173,6 +236,8 @@ class AllContainers:
     def wait(self, timeout: float) -> None:
         """Sleep up to ``timeout`` s, waking early when a container exits."""
         poller = select.poll()
+        if self.events is not None:
+            poller.register(self.events.fd, select.POLLIN)
         for member in self.active():
             if member.watch.fd is not None:
                 poller.register(member.watch.fd, select.POLLIN)
@@ -204,8 +269,12 @@ class AllContainers:
         )
 
     def end_all(self, ended_by: str) -> None:
+        """End every recording still going, and stop following start events."""
         for member in self.active():
             self._end(member, ended_by)
+        if self.events is not None:
+            self.events.close()
+            self.events = None
 
 
 def _started_after(started_at: str | None, wall: float) -> bool:
