@@ -1,10 +1,10 @@
 """Process level: /proc/PID/stat, status and io for each pid of the target.
 
 This is the profiler's hot path: it runs for every process every sample. Each
-process keeps its /proc descriptors open between samples (procfs regenerates
-a file on every read from offset 0, so pread re-reads it), and a process that
-has not run since the previous sample reuses its previous row after two
-small reads instead of three larger reads and their parsing.
+process keeps its /proc descriptors open between samples, because procfs
+regenerates a file on every read from offset 0 and pread re-reads it. A
+process that has not run since the previous sample reuses its previous row
+after two small reads, instead of three larger reads and their parsing.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ _NUM_THREADS = 20 - 3
 def _row_plan() -> list[tuple[int, object, float | None]]:
     """Return (source, key, scale) per process metric in catalog order.
 
-    For /proc/PID/stat the key is the index in split_pid_stat's tail and the
-    scale is None for text fields; for status and io it is the field name.
+    For /proc/PID/stat the key is the index in split_pid_stat's tail, and the
+    scale is None for text fields. For status and io the key is the field name.
     """
     sources = {"pid_stat": _STAT, "pid_status": _STATUS, "pid_io": _IO}
     plan: list[tuple[int, object, float | None]] = []
@@ -119,8 +119,8 @@ class ProcessCollector:
                 boot_time = procfs.parse_stat(f.read()).get("btime", 0.0)
         self.boot_time = boot_time
         self._io_denied = False
-        #: Reuse the row of a process that has not run since the last sample;
-        #: the benchmark turns this off to time the full read of every process.
+        #: Reuse the row of a process that has not run since the last sample.
+        #: The benchmark turns this off to time the full read of every process.
         self.reuse_unchanged = True
         #: Rows reused so far.
         self.reused = 0
@@ -197,8 +197,8 @@ class ProcessCollector:
             and files.last == (schedstat, stat_data)
         ):
             # The process has not been on a CPU since the previous sample
-            # (same run time in ns and same number of time slices), and it is
-            # single-threaded, so status and io cannot have changed either;
+            # (same run time in ns and same number of time slices). It is
+            # single-threaded, so status and io cannot have changed either.
             # stat is still read because reclaim can shrink the RSS of a
             # sleeping process.
             # NOTE: a task that shares the memory map without being a thread
@@ -206,16 +206,8 @@ class ProcessCollector:
             self.reused += 1
             return list(files.row)  # type: ignore[arg-type]
         status_data = os.pread(files.status, _READ_SIZE, 0)
-        io: dict = {}
-        if files.io >= 0:
-            try:
-                io_data = os.pread(files.io, _READ_SIZE, 0)
-            except PermissionError:
-                self._deny_io()
-                os.close(files.io)
-                files.io = -1
-            else:
-                io = procfs.parse_pid_io(io_data, files.base + "io")
+        io = self._read_io(files)
+
         comm, tail = procfs.split_pid_stat(stat_data, files.base + "stat")
         status = procfs.parse_pid_status(
             status_data, files.base + "status", _STATUS_KEYS
@@ -226,17 +218,31 @@ class ProcessCollector:
         except ValueError:
             detail = f"expected integer fields, got {stat_data[:80]!r}"
             raise ParseError(files.base + "stat", detail) from None
+
         single_thread = tail[_NUM_THREADS] == b"1"
         if schedstat and single_thread:
             files.last = (schedstat, stat_data)
             files.row = row
         else:
             files.last = files.row = None
+
         key = (pid, row[1], name)
         if key not in self._seen:
             self._seen.add(key)
             new.append(self._describe(files.base, key))
         return list(row)
+
+    def _read_io(self, files: _ProcessFiles) -> dict:
+        if files.io < 0:
+            return {}
+        try:
+            data = os.pread(files.io, _READ_SIZE, 0)
+        except PermissionError:
+            self._deny_io()
+            os.close(files.io)
+            files.io = -1
+            return {}
+        return procfs.parse_pid_io(data, files.base + "io")
 
     @staticmethod
     def _describe(base: str, key: tuple[int, float, str]) -> dict:

@@ -28,8 +28,8 @@ END = "end"
 MIN_INTERVAL = 0.01
 
 # The series thread runs under SCHED_RR while a sample costs less than this
-# share of the interval; above it, it returns to the normal policy so that a
-# slow sample can never keep a core from other work.
+# share of the interval. Above it, the thread returns to the normal policy, so
+# a slow sample can never keep a core from other work.
 REALTIME_MAX_SHARE = 0.25
 
 
