@@ -185,3 +185,17 @@ def test_plot_rejects_bad_directories(tmp_path):
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "newer" in proc.stderr
+
+
+def test_plot_rejects_run_without_samples(tmp_path_factory, tmp_path):
+    run = timeseries_run(tmp_path_factory)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "meta.json").write_text(open(f"{run}/meta.json").read())
+    proc = ctprof("plot", str(empty), "-o", str(tmp_path / "plots"))
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "contains no samples" in proc.stderr
+    delta = ctprof("delta", str(empty))
+    assert delta.returncode == 2
+    assert "contains no samples" in delta.stderr

@@ -34,11 +34,12 @@ class Window:
     offset: float
 
 
-def first_mono(tasks: list[Task]) -> float:
+def first_mono(tasks: list[Task], directory: str) -> float:
     firsts = [t.run.raw_samples[0]["mono"] for t in tasks if t.run.raw_samples]
     if not firsts:
         raise UsageError(
-            "the run contains no samples, so it has no delta; record it again"
+            f"{directory} contains no samples (the profiler stopped before its "
+            "first one), so it has no totals; record the run again"
         )
     return min(firsts)
 
@@ -144,7 +145,7 @@ def delta(directory: str, start_text: str | None, end_text: str | None) -> dict:
     pipeline it also has ``stages``: one summary per stage inside the window.
     """
     tasks = load_tasks(directory)
-    t0 = first_mono(tasks)
+    t0 = first_mono(tasks, directory)
     points = named_points(tasks, directory, t0)
     start = resolve_point(start_text, points, is_end=False)
     end = resolve_point(end_text, points, is_end=True)

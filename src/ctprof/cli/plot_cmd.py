@@ -72,7 +72,13 @@ def plot(run_dirs, output, fmt, top):
         tasks.extend(stage_tasks)
         title = str(meta.get("name") or os.path.basename(directory.rstrip("/")))
         prefix = "" if len(run_dirs) == 1 else _file_prefix(title, used)
-        paths += plot_timeline(timeline(directory, top), title, output, prefix, fmt)
+        series = timeline(directory, top, stage_tasks)
+        if series.frame.empty:
+            raise UsageError(
+                f"{directory} contains no samples (the profiler stopped before its "
+                "first one), so there is nothing to plot; record the run again"
+            )
+        paths += plot_timeline(series, title, output, prefix, fmt)
     if len(tasks) > 1:
         title = "runs" if len(run_dirs) > 1 else str(metas[0].get("name") or "pipeline")
         paths.append(save(draw_tasks(task_table(tasks), title), output, "tasks", fmt))

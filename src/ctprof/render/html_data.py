@@ -16,7 +16,7 @@ import pandas as pd
 from ..analysis.downsample import bucket_bounds, reduce_mean, reduce_x, reduce_y
 from ..analysis.rates import series_info
 from ..analysis.tasks import Timeline
-from .panels import Panel, axis_scale, run_figures
+from .panels import Panel, axis_scale, delta_heading, run_figures
 
 # Buckets per series on a long run: 2 points each, so at most 1,000 points per
 # series. A 10,000-sample run keeps its peaks at a twentieth of the size.
@@ -47,7 +47,7 @@ def _last(y: np.ndarray) -> float | None:
 def panel_data(panel: Panel, bounds, delta_mode: bool) -> dict:
     factor, axis = axis_scale(panel)
     entry = {
-        "title": panel.title,
+        "title": delta_heading(panel) if delta_mode else panel.title,
         "unit": panel.unit,
         "axis": axis,
         "stacked": panel.stacked,

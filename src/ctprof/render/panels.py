@@ -71,6 +71,16 @@ def axis_scale(panel: Panel) -> tuple[float, str]:
     return factor, name if panel.unit == "bytes" else f"{name}/s"
 
 
+RATE_UNITS = ("bytes/s", "cores", "percent", "percent of time")
+
+
+def delta_heading(panel: Panel) -> str:
+    """Return a delta-mode panel's title, saying what one bar stands for."""
+    if panel.unit in RATE_UNITS:
+        return f"{panel.title} (mean over the whole run)"
+    return f"{panel.title} (at the end of the run)"
+
+
 def _column(frame: pd.DataFrame, level: str, name: str, label: str | None = None):
     column = catalog.column_name(level, name, label)
     if column not in frame:

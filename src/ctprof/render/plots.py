@@ -26,6 +26,7 @@ from .panels import (  # noqa: E402
     Panel,
     axis_scale,
     byte_scale,
+    delta_heading,
     run_figures,
 )
 from .units import human_bytes  # noqa: E402
@@ -149,9 +150,7 @@ def draw_figure(figure: Figure, timeline: Timeline, title: str) -> plt.Figure:
             _draw_lines(ax, figure.x, panel, factor)
             ax.set_xlabel("seconds since start")
             ax.grid(True, alpha=0.3)
-        heading = panel.title
-        if timeline.delta_mode and panel.unit != "bytes":
-            heading += " (mean over the whole run)"
+        heading = delta_heading(panel) if timeline.delta_mode else panel.title
         ax.set_title(heading, fontsize=10, loc="left")
         ax.set_ylabel(unit)
         if factor == 1.0:
