@@ -102,8 +102,12 @@ def timeline(directory: str, top: int, tasks: list[Task] | None = None) -> Timel
     """
     if tasks is None:
         tasks = load_tasks(directory)
-    t0 = _first_mono(tasks)
-    frames, procs, spans, marks = [], [], [], []
+    # Without samples there is nothing to place, so 0 serves as the origin.
+    t0 = _first_mono(tasks) or 0.0
+    frames: list[pd.DataFrame] = []
+    procs: list[pd.DataFrame] = []
+    spans: list[tuple[str, float, float]] = []
+    marks: list[tuple[str, float]] = []
     for task in tasks:
         samples = task.run.raw_samples
         if not samples:
@@ -125,7 +129,7 @@ def timeline(directory: str, top: int, tasks: list[Task] | None = None) -> Timel
             marks.append((mark.name, mark.mono - t0))
     if is_pipeline(store.read_meta(directory)):
         for mark in read_marks(directory):
-            marks.append((mark.name, mark.mono - (t0 or 0)))
+            marks.append((mark.name, mark.mono - t0))
     delta = all(len(t.run.raw_samples) <= 2 for t in tasks)
     if not frames:
         empty = pd.DataFrame({"elapsed_seconds": []})
@@ -142,7 +146,7 @@ def task_table(tasks: list[Task]) -> pd.DataFrame:
         summary = task.run.summary
         container = summary.get("container") or {}
         modes = (summary.get("host") or {}).get("cpu_mode_percent") or {}
-        row = {"task": task.name}
+        row: dict[str, object] = {"task": task.name}
         for mode in catalog.CPU_MODES_PARTITION:
             row[mode] = modes.get(mode)
         for key in (

@@ -24,14 +24,9 @@ def metrics_table(summary: dict) -> Table:
     """Return every container metric of the window: a counter's increase or a
     gauge's min, mean and max."""
     t = Table(title="Container metrics over the window", title_justify="left")
-    for name, justify in (
-        ("metric", "left"),
-        ("delta", "right"),
-        ("min", "right"),
-        ("mean", "right"),
-        ("max", "right"),
-    ):
-        t.add_column(name, justify=justify)
+    t.add_column("metric")
+    for name in ("delta", "min", "mean", "max"):
+        t.add_column(name, justify="right")
     for column, entry in (summary.get("metrics") or {}).items():
         level, _, _ = catalog.parse_column_name(column)
         if level != catalog.CONTAINER:

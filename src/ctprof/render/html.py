@@ -24,6 +24,10 @@ from .units import human_bytes, human_count, human_percent, human_seconds
 
 log = logging.getLogger(__name__)
 
+# Rows of the process table per task, busiest first. A build that starts
+# tens of thousands of short processes would otherwise make the file huge.
+MAX_PROCESS_ROWS = 1000
+
 # (key in a process_totals entry, heading, formatter)
 PROCESS_COLUMNS = (
     ("pid", "pid", str),
@@ -127,14 +131,24 @@ def process_table(tasks: list[Task]) -> str:
         f'<th data-key="{key}">{escape(heading)}</th>' for key, heading in heads
     )
     rows = []
+    left_out = 0
     for task in tasks:
-        for entry in process_totals(task.run.raw_samples):
+        entries = process_totals(task.run.raw_samples)
+        left_out += max(len(entries) - MAX_PROCESS_ROWS, 0)
+        for entry in entries[:MAX_PROCESS_ROWS]:
             cells = [_cell("stage", task.name, str)] if several else []
             cells += [_cell(k, entry.get(k), f) for k, _, f in PROCESS_COLUMNS]
             rows.append(f"<tr>{''.join(cells)}</tr>")
+    note = ""
+    if left_out:
+        note = (
+            f'<p class="note">{left_out:,} processes that used less CPU are left '
+            f"out: the table lists the {MAX_PROCESS_ROWS:,} busiest of each "
+            "run or stage. <code>ctprof export</code> writes every one.</p>"
+        )
     return (
-        f'<table class="sortable" id="processes"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        f'{note}<table class="sortable" id="processes"><thead><tr>{head}</tr>'
+        f"</thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
 
