@@ -28,7 +28,8 @@ class Line:
 @dataclass
 class Panel:
     title: str
-    # "percent", "cores", "bytes", "bytes/s", "count" or "percent of time".
+    # "percent", "cores", "bytes", "bytes/s", "seconds/s", "count" or
+    # "percent of time".
     unit: str
     lines: list[Line]
     stacked: bool = False
@@ -71,7 +72,7 @@ def axis_scale(panel: Panel) -> tuple[float, str]:
     return factor, name if panel.unit == "bytes" else f"{name}/s"
 
 
-RATE_UNITS = ("bytes/s", "cores", "percent", "percent of time")
+RATE_UNITS = ("bytes/s", "seconds/s", "cores", "percent", "percent of time")
 
 
 def delta_heading(panel: Panel) -> str:
@@ -140,7 +141,9 @@ def container_throttling(frame: pd.DataFrame) -> Panel | None:
     values = _column(frame, CONTAINER, "cpu_throttled_seconds_total")
     if not _active(values):
         return None
-    return Panel("Container CPU throttled", "cores", [Line("throttled", values)])
+    # Time the cgroup's runnable threads spent throttled, per second of wall
+    # time; it exceeds 1 when several threads wait at once.
+    return Panel("Container CPU throttled", "seconds/s", [Line("throttled", values)])
 
 
 def container_memory(frame: pd.DataFrame) -> Panel | None:
