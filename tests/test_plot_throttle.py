@@ -46,8 +46,8 @@ def test_throttling_panel_rates(throttled_run):
 def test_throttled_cpu_stays_under_quota(throttled_run):
     frame = timeline(throttled_run, top=3).frame
     total = next(line.y for line in container_cpu(frame).lines if line.label == "total")
-    # The quota is 0.2 CPU per 100 ms period; the first intervals ran before
-    # the workload set it, and each rate spans one 0.1 s interval.
+    # The quota is 0.2 CPU per 100 ms period. The first intervals ran before
+    # the workload set it, so they are left out.
     assert np.nanmean(total[5:]) < 0.3
 
 
