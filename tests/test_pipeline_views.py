@@ -37,6 +37,16 @@ def test_pipeline_plot_and_html(tmp_path_factory, tmp_path):
     page = (tmp_path / "report.html").read_text()
     assert "<h3>burn</h3>" in page
     assert "<h3>write</h3>" in page
+    start = page.index('id="ctprof-data">') + len('id="ctprof-data">')
+    data = json.loads(page[start : page.index("</script>", start)])
+    tasks = data["tasks"]
+    assert tasks["names"] == ["burn", "write"]
+    cpu = tasks["bars"][0]
+    assert cpu["title"] == "Container CPU time"
+    stages = read_json(f"{pipe}/summary.json")["stages"]
+    for value, stage in zip(cpu["values"], stages):
+        expected = stage["container"]["cpu_seconds"]
+        assert value == pytest.approx(expected, rel=1e-4)
 
 
 def test_pipeline_delta_names(tmp_path_factory):

@@ -169,7 +169,7 @@ def build_page(directory: str) -> str:
     """Return the complete HTML text of the report of a run or pipeline."""
     meta = read_meta(directory)
     tasks = load_tasks(directory)
-    data = chart_data(timeline(directory, TOP_PROCESSES, tasks))
+    data = chart_data(timeline(directory, TOP_PROCESSES, tasks), tasks)
     name = str(meta.get("name") or directory)
     summaries = "".join(
         (f"<h3>{escape(t.name)}</h3>" if len(tasks) > 1 else "") + task_summary_html(t)

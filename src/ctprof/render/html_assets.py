@@ -108,6 +108,29 @@ SCRIPT = r"""
       Plotly.newPlot(div, traces(panel), layout(panel), config);
     });
   });
+  function drawTasks(tasks) {
+    const h = document.createElement("h2");
+    h.textContent = "Per task";
+    charts.appendChild(h);
+    const names = tasks.names.map(esc);
+    function add(traces, title, axis, percent) {
+      const div = document.createElement("div");
+      div.className = "chart";
+      charts.appendChild(div);
+      const y = { title: { text: esc(axis) }, rangemode: "tozero" };
+      if (percent) { y.ticksuffix = " %"; y.range = [0, 100]; }
+      Plotly.newPlot(div, traces, { title: { text: title, x: 0, font: { size: 14 } },
+        barmode: "stack", yaxis: y, margin: { l: 70, r: 20, t: 40, b: 60 },
+        legend: { x: 1.02, y: 1 } }, config);
+    }
+    add(Object.keys(tasks.modes).map(function (mode) {
+      return { type: "bar", x: names, y: tasks.modes[mode], name: mode };
+    }), "Host CPU time by mode", "percent", true);
+    tasks.bars.forEach(function (bar) {
+      add([{ type: "bar", x: names, y: bar.values }], bar.title, bar.axis, false);
+    });
+  }
+  if (data.tasks) { drawTasks(data.tasks); }
   const picker = document.getElementById("picker");
   data.series.forEach(function (s, i) {
     const option = document.createElement("option");

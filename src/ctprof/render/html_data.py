@@ -13,10 +13,11 @@ import math
 import numpy as np
 import pandas as pd
 
+from .. import catalog
 from ..analysis.downsample import bucket_bounds, reduce_mean, reduce_x, reduce_y
 from ..analysis.rates import series_info
-from ..analysis.tasks import Timeline
-from .panels import Panel, axis_scale, delta_heading, run_figures
+from ..analysis.tasks import Task, Timeline, task_table
+from .panels import Panel, axis_scale, byte_scale, delta_heading, run_figures
 
 # Buckets per series on a long run: 2 points each, so at most 1,000 points per
 # series. A 10,000-sample run keeps its peaks at a twentieth of the size.
@@ -88,7 +89,39 @@ def picker_series(frame: pd.DataFrame, bounds) -> list[dict]:
     return out
 
 
-def chart_data(timeline: Timeline) -> dict:
+# Per-task bars: (column of analysis.tasks.task_table, title, unit).
+TASK_BARS = (
+    ("cpu_seconds", "Container CPU time", "seconds"),
+    ("memory_peak_bytes", "Peak memory", "bytes"),
+    ("io_read_bytes", "Bytes read", "bytes"),
+    ("io_write_bytes", "Bytes written", "bytes"),
+)
+
+
+def _numbers(values) -> list[float | None]:
+    return [None if pd.isna(v) else _round(float(v)) for v in values]
+
+
+def task_data(tasks: list[Task]) -> dict | None:
+    """Return the per-task bars of several runs or a pipeline's stages."""
+    if len(tasks) < 2:
+        return None
+    table = task_table(tasks)
+    bars = []
+    for column, title, unit in TASK_BARS:
+        values = pd.to_numeric(table[column], errors="coerce")
+        factor, axis = 1.0, unit
+        if unit == "bytes":
+            factor, axis = byte_scale(float(values.max(skipna=True) or 0))
+        bars.append({"title": title, "axis": axis, "values": _numbers(values / factor)})
+    return {
+        "names": [str(name) for name in table["task"]],
+        "modes": {m: _numbers(table[m]) for m in catalog.CPU_MODES_PARTITION},
+        "bars": bars,
+    }
+
+
+def chart_data(timeline: Timeline, tasks: list[Task] | None = None) -> dict:
     """Return everything the page's script draws, ready for json.dumps."""
     frame = timeline.frame
     x = frame["elapsed_seconds"].to_numpy(dtype=float)
@@ -113,6 +146,7 @@ def chart_data(timeline: Timeline) -> dict:
         "spans": [[name, _round(a), _round(b)] for name, a, b in timeline.spans],
         "marks": [[name, _round(t)] for name, t in timeline.marks],
         "series": picker_series(frame, bounds),
+        "tasks": task_data(tasks or []),
     }
 
 
