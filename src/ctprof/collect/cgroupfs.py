@@ -129,6 +129,29 @@ def parse_mountinfo(data: bytes, path: str = "/proc/self/mountinfo") -> Layout:
     return Layout(tuple(mounts))
 
 
+def hierarchy_mountpoints(proc_root: str = "/proc") -> list[str]:
+    """Return the mountpoint of every cgroup hierarchy mounted from its root.
+
+    Unlike parse_mountinfo, this keeps named hierarchies (name=systemd) and
+    controllers ctprof does not read (devices, freezer ...), because a
+    container runtime creates a container's cgroup path in all of them.
+    """
+    path = os.path.join(proc_root, "self", "mountinfo")
+    with open(path, "rb") as f:
+        data = f.read()
+    out: list[str] = []
+    for line in data.decode(errors="replace").splitlines():
+        left, _, right = line.partition(" - ")
+        lparts = left.split()
+        rparts = right.split()
+        if len(lparts) < 5 or not rparts or rparts[0] not in ("cgroup", "cgroup2"):
+            continue
+        mountpoint = _unescape_mount_path(lparts[4])
+        if lparts[3] == "/" and mountpoint not in out:
+            out.append(mountpoint)
+    return out
+
+
 def parse_proc_cgroup(data: bytes, path: str = "/proc/self/cgroup") -> dict[str, str]:
     """Map each controller (and UNIFIED for the v2 line "0::/path") to a path."""
     out: dict[str, str] = {}
