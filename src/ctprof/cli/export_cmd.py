@@ -25,7 +25,10 @@ from ..render.export import export as export_tables
     "[default: RUN_DIR/export].",
 )
 def export(run_dir, fmt, output):
-    """Write a run's samples (one row per sample, one column per metric) and
-    processes (one row per process per sample) as CSV or Parquet."""
+    """Export a run's samples and processes as CSV or Parquet tables.
+
+    samples: one row per sample, one column per metric. processes: one row per
+    process per sample.
+    """
     for path in export_tables(run_dir, fmt, output):
         click.echo(path)

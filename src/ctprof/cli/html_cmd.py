@@ -19,10 +19,11 @@ from ..render.html import build_page
     help="HTML file to write [default: RUN_DIR/report.html].",
 )
 def html(run_dir, output):
-    """Write one self-contained HTML report of a run: summary tables, interactive
-    charts, a picker over every recorded series and a sortable process table.
+    """Write a self-contained HTML report of a run.
 
-    The file embeds everything it needs and makes no network request.
+    The report has summary tables, interactive charts, a picker over every
+    recorded series and a sortable process table. The file embeds everything
+    it needs and makes no network request.
     """
     page = build_page(run_dir)
     output = output or os.path.join(run_dir, "report.html")

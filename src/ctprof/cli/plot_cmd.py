@@ -49,7 +49,7 @@ def _file_prefix(name: str, used: set[str]) -> str:
     help="Number of processes drawn in the top-processes-by-CPU panel.",
 )
 def plot(run_dirs, output, fmt, top):
-    """Draw figures of one or more runs: CPU, memory, disk, network, processes, PSI.
+    """Draw CPU, memory, disk, network, process and PSI figures of runs.
 
     Counters are drawn as rates per second, gauges as values. Several runs, or
     a pipeline run, also get per-task bar charts (tasks.png).
