@@ -26,7 +26,8 @@ Source = dict[str, float | None]
 # by source; None means every field. This was checked on Linux 6.18: a child
 # used CPU, memory and O_DIRECT writes, was removed, and the parent was read.
 # cpuacct.usage*, v2 cpu.stat usage, memory.max_usage_in_bytes, memory.stat
-# total_pgfault and blkio.throttle.*_recursive kept the child's totals.
+# total_pgfault, blkio.throttle.*_recursive and the PSI totals of v2
+# *.pressure kept the child's totals.
 # v1 cpu.stat throttling and memory.oom_control oom_kill count only the
 # cgroup's own tasks, and gauges (usage, pids.current) describe the parent.
 # The parent's memory peak was 256 KiB above the child's in that check.
@@ -38,6 +39,7 @@ PARENT_FIELDS: dict[str, frozenset[str] | None] = {
     "cg_percpu": None,
     "cg_memory": frozenset({"peak", "pgfault", "pgmajfault"}),
     "cg_io": None,
+    "cg_pressure": None,
 }
 
 
@@ -66,6 +68,9 @@ class CgroupReader:
         self._proc_root = proc_root
         self.cache = cache or FileCache()
         self.unavailable: dict[str, str] = {}
+        # Joined paths by (controller, file name): a sample names ~20 files,
+        # and joining them anew cost a fifth of the container level.
+        self._paths: dict[tuple[str, str], str] = {}
         self._blkio_counts = "blkio" not in self.dirs or _blkio_v1_counts(proc_root)
         unified = self.dirs.get(cg.UNIFIED)
         self._v2_controllers: frozenset[str] = frozenset()
@@ -78,12 +83,10 @@ class CgroupReader:
 
     # -- helpers ---------------------------------------------------------
     def _file(self, controller: str, name: str) -> bytes | None:
-        directory = self.dirs.get(controller)
-        if directory is None:
+        if controller not in self.dirs:
             return None
-        path = os.path.join(directory, name)
         try:
-            return self.cache.read(path)
+            return self.cache.read(self._path(controller, name))
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -95,7 +98,11 @@ class CgroupReader:
         return cg.UNIFIED in self.dirs and controller in self._v2_controllers
 
     def _path(self, controller: str, name: str) -> str:
-        return os.path.join(self.dirs.get(controller, "?"), name)
+        path = self._paths.get((controller, name))
+        if path is None:
+            path = os.path.join(self.dirs.get(controller, "?"), name)
+            self._paths[(controller, name)] = path
+        return path
 
     def _missing(self, source: str, reason: str) -> None:
         self.unavailable.setdefault(source, reason)
@@ -103,20 +110,15 @@ class CgroupReader:
     # -- sources ---------------------------------------------------------
     def read(self) -> dict[str, object]:
         """Read every source; values are floats in base units, or None."""
-        if not self.fallback_dirs:
-            out = self._read_sources()
-        elif self._vanished():
+        known = dict(self.unavailable)
+        out = self._read_sources()
+        # Checked after the read, because the runtime removes one hierarchy
+        # after another and may do so during the read.
+        if self.fallback_dirs and self._vanished():
+            # The reasons found for sources missing from a removed cgroup
+            # would be false.
+            self.unavailable = known
             out = self._read_parent()
-        else:
-            known = dict(self.unavailable)
-            out = self._read_sources()
-            cpu = out.get("cg_cpu")
-            if not (isinstance(cpu, dict) and cpu.get("usage") is not None):
-                if self._vanished():
-                    # Removed during this read: its reasons for the missing
-                    # sources would be false.
-                    self.unavailable = known
-                    out = self._read_parent()
         _add_io_sum(out)
         return out
 
@@ -516,6 +518,9 @@ def _procs_below(top: str) -> list[int]:
         directory = stack.pop()
         path = os.path.join(directory, "cgroup.procs")
         try:
+            # Opened anew each time: on cgroup v1 a kept cgroup.procs
+            # descriptor re-read with pread went on returning the pid list of
+            # its first read (seen on Linux 6.18: no pids of a new command).
             with open(path, "rb") as f:
                 pids.extend(cg.parse_int_list(f.read(), path))
             with os.scandir(directory) as entries:

@@ -262,7 +262,11 @@ def parse_cpu_list(data: bytes, path: str) -> int:
 
 def parse_int_list(data: bytes, path: str) -> list[int]:
     """Parse whitespace-separated integers (cpuacct.usage_percpu, cgroup.procs)."""
-    return [_num(path, token) for token in data.split()]
+    tokens = data.split()
+    try:
+        return list(map(int, tokens))
+    except ValueError:
+        return [_num(path, token) for token in tokens]  # raises ParseError
 
 
 def parse_blkio_v1(data: bytes, path: str) -> dict[str, dict[str, int]]:
