@@ -9,7 +9,9 @@ import subprocess
 import tempfile
 import uuid
 
-from .measure import CTPROF, cpu_per_wall_second
+from ctprof import store
+
+from .measure import CTPROF, cpu_per_wall_second, median
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +48,21 @@ def remove_containers(ids: list[str]) -> None:
         subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=False)
 
 
-def _recorded(run_dir: str) -> int:
+def _recorded(run_dir: str) -> tuple[int, dict[str, float]]:
+    """Return the containers recorded and the median cost per level of one
+    container's sample, in milliseconds."""
     with open(os.path.join(run_dir, "meta.json")) as f:
         meta = json.load(f)
-    return len(meta.get("containers", []))
+    entries = meta.get("containers", [])
+    costs: dict[str, list[float]] = {}
+    for entry in entries:
+        sub = os.path.join(run_dir, entry["directory"])
+        for sample in store.iter_samples(sub):
+            if sample["kind"] != "sample":
+                continue
+            for level, seconds in sample["cost"].items():
+                costs.setdefault(level, []).append(seconds * 1e3)
+    return len(entries), {level: median(v) for level, v in costs.items()}
 
 
 def run(counts: tuple[int, ...], warmup: float, window: float) -> dict:
@@ -65,12 +78,13 @@ def run(counts: tuple[int, ...], warmup: float, window: float) -> dict:
                 run_dir = os.path.join(tmp, "run")
                 argv = [*CTPROF, "attach", "--all", "-q", "-i", "1", "-o", run_dir]
                 cpu = cpu_per_wall_second(argv, warmup, window)
-                recorded = _recorded(run_dir)
+                recorded, costs = _recorded(run_dir)
             row = {
                 "benchmark_containers": count,
                 "running_containers": running,
                 "recorded_containers": recorded,
                 "cpu_percent_of_core": cpu * 100,
+                "container_sample_cost_ms": costs,
             }
             rows.append(row)
             log.info("attach --all %s", row)
@@ -88,14 +102,18 @@ def table(results: dict) -> list[str]:
         "include any that other work on the machine had started.",
         "",
         "| benchmark containers | running | recorded | profiler CPU, % of one core "
-        "| per container |",
-        "| ---: | ---: | ---: | ---: | ---: |",
+        "| per container | median sample cost per container |",
+        "| ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in results["rows"]:
         per = r["cpu_percent_of_core"] / max(r["recorded_containers"], 1)
         lines.append(
             f"| {r['benchmark_containers']} | {r['running_containers']} | "
             f"{r['recorded_containers']} | {r['cpu_percent_of_core']:.2f} | "
-            f"{per:.3f} |"
+            f"{per:.3f} | {_costs(r['container_sample_cost_ms'])} |"
         )
     return lines
+
+
+def _costs(costs: dict[str, float]) -> str:
+    return ", ".join(f"{level} {ms:.2f} ms" for level, ms in costs.items())
