@@ -1,0 +1,57 @@
+"""The series thread's scheduling policy: SCHED_RR while samples stay short."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from ctprof import catalog
+from ctprof.sampler import Sampler, SeriesThread
+from ctprof.store import RunWriter
+from ctprof.targets.base import Target
+
+from conftest import needs_root
+
+
+def _policies(tmp_path, interval: float, extra_seconds: float) -> list[int]:
+    """Run a host-only series for a moment; return the policy of each take."""
+    sampler = Sampler(Target(), (catalog.HOST,), RunWriter(str(tmp_path)), interval)
+    policies: list[int] = []
+    take = sampler.take
+
+    def observed_take(kind, lag=None):
+        policy = os.sched_getscheduler(threading.get_native_id())
+        policies.append(policy & ~os.SCHED_RESET_ON_FORK)
+        sample = take(kind, lag)
+        time.sleep(extra_seconds)
+        return sample
+
+    sampler.take = observed_take  # type: ignore[method-assign]
+    series = SeriesThread(sampler)
+    series.start()
+    time.sleep(0.5)
+    series.stop()
+    return policies
+
+
+def test_series_samples_under_sched_rr(tmp_path):
+    needs_root()
+    policies = _policies(tmp_path, 0.05, 0.0)
+    assert len(policies) >= 5
+    assert policies[0] == os.SCHED_OTHER  # the start sample, before the series
+    assert set(policies[1:]) == {os.SCHED_RR}
+
+
+def test_slow_samples_return_to_normal_policy(tmp_path):
+    needs_root()
+    # Each sample takes 40 % of the interval, above the 25 % limit.
+    policies = _policies(tmp_path, 0.05, 0.02)
+    assert policies[1] == os.SCHED_RR
+    assert set(policies[2:]) == {os.SCHED_OTHER}
+
+
+def test_policy_of_other_threads_is_unchanged(tmp_path):
+    needs_root()
+    _policies(tmp_path, 0.05, 0.0)
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER
