@@ -125,3 +125,8 @@ def test_bad_options_named_in_error(args, named):
         parse_run_args(args)
     assert named in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_cgroup_parent_passed_to_create():
+    spec = parse_run_args(["--cgroup-parent", "/mine", "img", "true"])
+    assert spec.create == {"cgroup_parent": "/mine"}

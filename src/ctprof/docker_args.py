@@ -45,6 +45,7 @@ OPTIONS: dict[str, tuple[str | None, str]] = {
     "--shm-size": (None, VALUE),
     "--cap-add": (None, VALUE),
     "--cap-drop": (None, VALUE),
+    "--cgroup-parent": (None, VALUE),
 }
 _SHORT = {short: long for long, (short, _) in OPTIONS.items() if short}
 
@@ -245,5 +246,6 @@ def _apply(spec: RunSpec, option: str, value: str | None) -> None:
             "--workdir": "working_dir",
             "--user": "user",
             "--hostname": "hostname",
+            "--cgroup-parent": "cgroup_parent",
         }[option]
         create[key] = text

@@ -7,6 +7,9 @@ the baseline of its totals (meta target.counters_start_at_zero). The first
 sample is taken when the runtime has created the container's cgroup, before
 the command runs. ``--rm`` is carried out by ctprof after the end sample, not
 by the engine, so that the exit status and final state can still be read.
+With the cgroupfs driver the container gets a cgroup parent created by ctprof
+(targets/docker_parent.py), from which the end sample reads the totals when
+the runtime has already removed the container's cgroup.
 SIGINT and SIGTERM are forwarded to the container, as docker run does, and a
 third SIGINT kills it.
 """
@@ -32,6 +35,7 @@ from .targets.docker import (
     engine_facts,
     expected_cgroup_path,
 )
+from .targets.docker_parent import ContainerParent, ParentSetupError, parent_name
 from .targets.pidwatch import ProcessWatch
 
 log = logging.getLogger(__name__)
@@ -284,6 +288,56 @@ def _remove(client, container_id: str) -> None:
         log.warning("cannot remove container %s: %s", container_id[:12], exc)
 
 
+# Recorded in meta.json when the end sample has no parent to fall back on.
+USER_PARENT_NOTE = (
+    "the cgroup parent was given with --cgroup-parent, so ctprof creates none; "
+    "when the engine removes the container's cgroup before the end sample, the "
+    "totals miss the container's last moment"
+)
+
+
+def _make_parent(
+    spec: RunSpec, engine: dict, layout: cg.Layout, label: str
+) -> tuple[ContainerParent | None, dict]:
+    """Create the container's cgroup parent when the user gave none, set it in
+    ``spec`` and return it with its meta.json facts."""
+    given = spec.create.get("cgroup_parent")
+    if given:
+        return None, {"path": given, "created_by": "user", "note": USER_PARENT_NOTE}
+    driver = engine.get("cgroup_driver")
+    if driver != "cgroupfs":
+        # NOTE: the systemd driver needs a slice unit as the parent, which
+        # ctprof does not create, so its containers keep the engine's default
+        # parent and their totals can miss the last moment.
+        return None, {
+            "path": None,
+            "created_by": "engine",
+            "note": f"ctprof creates a cgroup parent only with the cgroupfs "
+            f"driver, not {driver}",
+        }
+    try:
+        parent = ContainerParent(layout, parent_name(label))
+    except ParentSetupError as exc:
+        log.warning("running the container without a ctprof cgroup parent: %s", exc)
+        return None, {"path": None, "created_by": "engine", "note": str(exc)}
+    spec.create["cgroup_parent"] = parent.path
+    return parent, parent.describe()
+
+
+def _create_with_parent(client, spec: RunSpec, engine: dict, layout, directory: str):
+    """Create the container below its cgroup parent; return the container,
+    the parent (None when ctprof made none) and the parent's facts."""
+    label = os.path.basename(os.path.abspath(directory))
+    parent, facts = _make_parent(spec, engine, layout, label)
+    try:
+        container = _create(client, spec)
+    except BaseException:
+        if parent is not None:
+            parent.remove(timeout=0)
+        raise
+    return container, parent, facts
+
+
 def run_container(
     docker_args: list[str],
     interval: float,
@@ -300,11 +354,17 @@ def run_container(
     label = name or spec.create.get("name") or spec.image
     directory = prepare_output(output or default_output(label), force)
     layout = cg.detect_layout()
-    container = _create(client, spec)
+    engine = engine_facts(client)
+    container, parent, parent_facts = _create_with_parent(
+        client, spec, engine, layout, directory
+    )
     try:
         attrs = client.api.inspect_container(container.id)
         target = DockerTarget(
-            container_facts(attrs), engine_facts(client), counters_start_at_zero=True
+            container_facts(attrs),
+            engine,
+            counters_start_at_zero=True,
+            cgroup_parent=parent_facts,
         )
         meta = {
             "command": spec.command,
@@ -316,6 +376,9 @@ def run_container(
     finally:
         if spec.remove:
             _remove(client, container.id)
+        if parent is not None:
+            # After --rm, and only once the engine removed the container's cgroup.
+            parent.remove()
     return RunResult(result[0], directory, result[1], recording.meta)
 
 

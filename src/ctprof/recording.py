@@ -152,6 +152,9 @@ class Recording:
         self.sampler = Sampler(target, levels, self.writer, interval)
         self.series: SeriesThread | None = None
         self._ended = False
+        # Container counters of the start sample, to find any that the end
+        # sample lacks.
+        self._start_counters: list[str] = []
         self.meta = dict(meta)
         self.meta.update(
             {
@@ -174,7 +177,8 @@ class Recording:
 
     def start(self) -> None:
         """Take the start sample (before the workload starts, for commands)."""
-        self.sampler.take(START)
+        sample = self.sampler.take(START)
+        self._start_counters = _container_counters(sample)
         self.meta["start"] = iso(self.sampler.first_wall)
         self.writer.write_meta(self.meta)
 
@@ -200,9 +204,24 @@ class Recording:
         self._ended = True
         self.stop_series()
         try:
-            self.sampler.take(END)
+            sample = self.sampler.take(END)
         except Exception as exc:  # noqa: BLE001 - still write meta and summary
             log.error("end sample failed: %s", exc)
+            return
+        present = _container_counters(sample)
+        missing = [name for name in self._start_counters if name not in present]
+        if missing:
+            # The totals of these counters stop at the last sample that has
+            # them, which in delta mode is the start sample.
+            self.meta["end_sample_incomplete"] = {
+                "missing": missing,
+                "reason": self.target.missing_counters_reason(),
+            }
+            log.warning(
+                "the end sample lacks the container counters %s: %s",
+                ", ".join(missing),
+                self.meta["end_sample_incomplete"]["reason"],
+            )
 
     def finish(self, exit_code: int | None, extra: dict | None = None) -> dict:
         """Take the end sample if not yet taken, then write meta.json and
@@ -228,6 +247,18 @@ class Recording:
         summary = summarize(self.meta, list(iter_samples(self.directory)))
         self.writer.write_summary(summary)
         return summary
+
+
+def _container_counters(sample: dict) -> list[str]:
+    """Return the names of the unlabelled container counters in a sample."""
+    values = sample.get(catalog.CONTAINER)
+    if not isinstance(values, dict):
+        return []
+    return [
+        m.name
+        for m in catalog.by_level(catalog.CONTAINER)
+        if m.is_counter and m.group is None and m.name in values
+    ]
 
 
 def now_wall() -> float:

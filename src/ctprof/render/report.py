@@ -162,6 +162,13 @@ def print_report(
             for name, reason in items.items():
                 t.add_row(level, name, reason)
         console.print(t)
+    incomplete = meta.get("end_sample_incomplete")
+    if incomplete:
+        console.print(
+            f"[yellow]The end sample lacks {', '.join(incomplete['missing'])}: "
+            f"{incomplete['reason']}. Their totals stop at the last sample that "
+            "has them (in delta mode, the start sample).[/]"
+        )
     if summary.get("counter_resets"):
         console.print(
             f"Counters that went backwards (not subtracted): {', '.join(summary['counter_resets'])}"

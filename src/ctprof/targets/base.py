@@ -32,6 +32,11 @@ class Target:
         """Return a pid whose /proc/PID/net/dev shows the target's network."""
         return os.getpid()
 
+    def missing_counters_reason(self) -> str:
+        """Return why container counters read at the start are missing from
+        the end sample."""
+        return "the cgroup could not be read in the end sample"
+
     def describe(self) -> dict:
         """Return the facts about the target recorded in meta.json."""
         return {

@@ -224,11 +224,11 @@ class _LateCgroupReader(CgroupReader):
     """A cgroup reader whose directories are known only once the container
     runs. The sampler keeps a reference to it from the start."""
 
-    def __init__(self) -> None:
-        super().__init__({})
+    def __init__(self, fallback_dirs: dict[str, str] | None = None) -> None:
+        super().__init__({}, fallback_dirs=fallback_dirs)
 
     def bind(self, dirs: dict[str, str]) -> None:
-        CgroupReader.__init__(self, dirs, self.cache)
+        CgroupReader.__init__(self, dirs, self.cache, fallback_dirs=self.fallback_dirs)
 
     def never_bound(self, reason: str) -> None:
         for source in _cgroup_sources():
@@ -246,13 +246,19 @@ class DockerTarget(Target):
         engine: dict | None = None,
         counters_start_at_zero: bool = False,
         proc_root: str = "/proc",
+        cgroup_parent: dict | None = None,
     ) -> None:
         super().__init__()
         self.facts = facts
         self.engine = engine or {}
         self.counters_start_at_zero = counters_start_at_zero
         self.proc_root = proc_root
-        self.reader: _LateCgroupReader = _LateCgroupReader()
+        # The container's cgroup parent as recorded in meta.json; its "dirs",
+        # when ctprof created it, are where the end sample reads the totals
+        # after the engine removed the container's cgroup.
+        self.cgroup_parent = cgroup_parent
+        fallback = (cgroup_parent or {}).get("dirs")
+        self.reader: _LateCgroupReader = _LateCgroupReader(fallback)
         self.main_pid: int | None = None
         self.netns: NetnsThread | None = None
         self.network_note: str | None = None
@@ -335,11 +341,28 @@ class DockerTarget(Target):
             out["cgroup_driver_detected"] = driver_from_path(first)
         if self.bind_error:
             out["bind_error"] = self.bind_error
+        if self.cgroup_parent is not None:
+            out["cgroup_parent"] = self.cgroup_parent
+        if self.reader.parent_reads:
+            out["samples_read_from_cgroup_parent"] = self.reader.parent_reads
         if self.network_note:
             out["network_note"] = self.network_note
         return out
 
+    def missing_counters_reason(self) -> str:
+        if self.reader.parent_reads:
+            return (
+                "the engine removed the container's cgroup before the end sample; "
+                "the counters that include a removed child cgroup were read from "
+                "the cgroup parent ctprof created, and these are not among them"
+            )
+        return (
+            "the engine removed the container's cgroup before the end sample, "
+            "and no cgroup parent created by ctprof keeps its totals"
+        )
+
     def close(self) -> None:
+        self.reader.close_parent()
         if self.netns is not None:
             self.netns.close()
             self.netns = None
