@@ -160,6 +160,10 @@ class ContainerCollector:
         self._percpu = _by_source(catalog.CONTAINER_METRICS, "cpu")["cg_percpu"]
         self._io = _by_source(catalog.CONTAINER_METRICS, "io")["cg_io"]
         self._net = _by_source(catalog.CONTAINER_METRICS, "net")["net_dev"]
+        # /proc/PID/net/dev of the current network pid, kept open: the open
+        # and close cost more than the read of this small file.
+        self._net_file = FileCache()
+        self._net_path = ""
         if reader is None:
             for m in catalog.CONTAINER_METRICS:
                 if m.source != "net_dev":
@@ -195,8 +199,11 @@ class ContainerCollector:
             self._explain_missing(out)
         if netns_pid is not None:
             path = os.path.join(self.proc_root, str(netns_pid), "net", "dev")
+            if path != self._net_path:
+                self._net_file.close()
+                self._net_path = path
             try:
-                data = _read_once(path)
+                data = self._net_file.read(path)
             except OSError:
                 data = None
             if data is not None:
@@ -222,11 +229,3 @@ class ContainerCollector:
                 for m in catalog.CONTAINER_METRICS:
                     if m.group == group:
                         self.unavailable.setdefault(m.name, reasons[source])
-
-
-def _read_once(path: str) -> bytes:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        return os.read(fd, 1 << 20)
-    finally:
-        os.close(fd)
