@@ -66,7 +66,10 @@ def test_stress_ng_cpu_and_memory_match_ground_truth(tmp_path):
         summary["container"]["cpu_user_seconds"]
         + summary["container"]["cpu_system_seconds"]
     )
-    assert user_plus_system == pytest.approx(expected_cpu, rel=0.05)
+    # cpuacct.usage_user and usage_sys count timer ticks (100-1000 Hz) that
+    # land in each mode, unlike the exact total, so their sum drifts by a
+    # few percent on a busy host.
+    assert user_plus_system == pytest.approx(expected_cpu, rel=0.10)
 
     touched = 128 * 1024 * 1024
     assert summary["container"]["memory_peak_bytes"] >= touched
