@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -69,7 +70,11 @@ def cpu_per_wall_second(
     profiler left running pays once.
     """
     proc = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kwargs
+        argv,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=default_sigint,
+        **kwargs,
     )
     try:
         time.sleep(warmup)
@@ -87,10 +92,16 @@ def cpu_per_wall_second(
         stop(proc)
 
 
+def default_sigint() -> None:
+    # A benchmark started in the background (nohup, cron) has SIGINT ignored,
+    # and its children would inherit that and ignore ``stop``.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def stop(proc: subprocess.Popen) -> None:
     """Stop a profiler with SIGINT (as Ctrl-C would), then kill it if needed."""
     if proc.poll() is None:
-        proc.send_signal(2)
+        proc.send_signal(signal.SIGINT)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:

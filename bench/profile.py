@@ -1,4 +1,4 @@
-"""Where the sampler's time goes: py-spy on ``ctprof attach`` at 0.01 s.
+"""The sampler's time per step: py-spy on ``ctprof attach`` at 0.01 s.
 
 Usage: .venv/bin/python -m bench.profile [SECONDS]   (needs py-spy, root)
 
@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 
-from .measure import CTPROF, stop
+from .measure import CTPROF, default_sigint, stop
 from .workload import SleepingTree
 
 # (step, frame name prefix) in stack order: the first match names the step.
@@ -39,7 +39,8 @@ def record(seconds: float, rate: int = 1000) -> str:
     out = tempfile.mktemp(prefix="ctprof-spy-", suffix=".txt")
     with SleepingTree(70) as tree, tempfile.TemporaryDirectory() as tmp:
         argv = [*CTPROF, "attach", str(tree.pids[0]), "-q", "-i", "0.01"]
-        proc = subprocess.Popen(argv + ["-o", os.path.join(tmp, "run")])
+        run_dir = os.path.join(tmp, "run")
+        proc = subprocess.Popen(argv + ["-o", run_dir], preexec_fn=default_sigint)
         try:
             time.sleep(2)
             subprocess.run(

@@ -86,8 +86,8 @@ def own_cpu_seconds(pid: int | None = None) -> float:
     return total * 1e-9
 
 
-# A process that wakes every 50 ms and does a little work, so that every
-# sample sees its CPU time and context switches change.
+# A process that wakes every 50 ms and does a little work, so that its CPU
+# time and context switches change between any two samples.
 _WAKER = "import time\nwhile True:\n    time.sleep(0.05)\n    sum(range(3000))\n"
 
 
