@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import tempfile
+import time
 import uuid
 
 from ctprof import store
@@ -19,8 +20,16 @@ IMAGE = "ctprof-busybox:latest"
 
 
 def _docker(*args: str) -> str:
-    proc = subprocess.run(["docker", *args], capture_output=True, text=True, check=True)
-    return proc.stdout
+    """Run a docker command, once more after a failure: the engine on a shared
+    machine may be restarting."""
+    for attempt in (1, 2):
+        proc = subprocess.run(["docker", *args], capture_output=True, text=True)
+        if proc.returncode == 0:
+            return proc.stdout
+        log.warning("docker %s failed: %s", args[0], proc.stderr.strip())
+        if attempt == 1:
+            time.sleep(5)
+    raise RuntimeError(f"docker {' '.join(args[:3])} failed: {proc.stderr.strip()}")
 
 
 def start_containers(count: int, prefix: str) -> list[str]:

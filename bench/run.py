@@ -39,31 +39,40 @@ def _settings(quick: bool) -> dict:
         "cpu_windows": {1.0: 60.0, 0.1: 20.0, 0.01: 10.0},
         "changing_window": 20.0,
         "schedule_windows": {0.1: 25.0, 0.01: 10.0},
-        "sysbench": (12000, 5),
+        "sysbench": (30000, 7),
         "containers": ((20, 100), 15.0, 30.0),
         "peers_window": 30.0,
     }
 
 
 def run_sections(chosen: tuple[str, ...], quick: bool, original: str | None) -> dict:
+    """Run the chosen sections; a section that fails is logged and recorded
+    under "errors", and the others still run."""
     settings = _settings(quick)
+    steps = {
+        "cost": lambda: {"cost": cost.run((10, 100, 1000), settings["cost_samples"])},
+        "cpu": lambda: {
+            "cpu": overhead.profiler_cpu(settings["cpu_windows"]),
+            "storage_changing": overhead.storage_changing(settings["changing_window"]),
+        },
+        "schedule": lambda: {
+            "schedule": overhead.schedule(settings["schedule_windows"])
+        },
+        "sysbench": lambda: {"sysbench": sysbench.run(*settings["sysbench"])},
+        "containers": lambda: {"containers": containers.run(*settings["containers"])},
+        "peers": lambda: {"peers": peers.run(settings["peers_window"], original)},
+    }
     results: dict = {"machine": machine(), "quick": quick, "original": original}
+    results["errors"] = {}
     started = time.monotonic()
-    if "cost" in chosen:
-        results["cost"] = cost.run((10, 100, 1000), settings["cost_samples"])
-    if "cpu" in chosen:
-        results["cpu"] = overhead.profiler_cpu(settings["cpu_windows"])
-        results["storage_changing"] = overhead.storage_changing(
-            settings["changing_window"]
-        )
-    if "schedule" in chosen:
-        results["schedule"] = overhead.schedule(settings["schedule_windows"])
-    if "sysbench" in chosen:
-        results["sysbench"] = sysbench.run(*settings["sysbench"])
-    if "containers" in chosen:
-        results["containers"] = containers.run(*settings["containers"])
-    if "peers" in chosen:
-        results["peers"] = peers.run(settings["peers_window"], original)
+    for name in SECTIONS:
+        if name not in chosen:
+            continue
+        try:
+            results.update(steps[name]())
+        except Exception as exc:  # noqa: BLE001 - report it, run the rest
+            log.error("section %s failed: %s: %s", name, type(exc).__name__, exc)
+            results["errors"][name] = f"{type(exc).__name__}: {exc}"
     results["duration_s"] = time.monotonic() - started
     return results
 
@@ -87,6 +96,8 @@ def render(results: dict) -> str:
         out += ["## Many containers", "", *containers.table(results["containers"]), ""]
     if "peers" in results:
         out += ["## Peers", "", *peers.table(results["peers"]), ""]
+    for name, error in results["errors"].items():
+        out += [f"Section {name} failed: {error}", ""]
     return "\n".join(out)
 
 
