@@ -7,6 +7,7 @@ import threading
 import time
 
 from ctprof import catalog
+from ctprof import sampler as sampler_module
 from ctprof.sampler import Sampler, SeriesThread
 from ctprof.store import RunWriter
 from ctprof.targets.base import Target
@@ -49,6 +50,20 @@ def test_slow_samples_return_to_normal_policy(tmp_path):
     policies = _policies(tmp_path, 0.05, 0.02)
     assert policies[1] == os.SCHED_RR
     assert set(policies[2:]) == {os.SCHED_OTHER}
+
+
+def test_policy_follows_average_sample_share():
+    policy = sampler_module._RealtimePolicy(0.1)
+    assert policy.active is policy.allowed
+    policy.update(0.001)
+    policy.update(0.02)  # one slower sample: the average stays below 0.25
+    assert policy.active is policy.allowed
+    for _ in range(5):
+        policy.update(0.05)
+    assert policy.active is False
+    for _ in range(20):
+        policy.update(0.001)
+    assert policy.active is policy.allowed
 
 
 def test_policy_of_other_threads_is_unchanged(tmp_path):

@@ -27,10 +27,13 @@ END = "end"
 
 MIN_INTERVAL = 0.01
 
-# The series thread runs under SCHED_RR while a sample costs less than this
-# share of the interval. Above it, the thread returns to the normal policy, so
-# a slow sample can never keep a core from other work.
+# The series thread runs under SCHED_RR while its samples take less than this
+# share of the interval on average. Above it, the thread returns to the normal
+# policy, so slow samples can never keep a core from other work; below half
+# of it, SCHED_RR resumes.
 REALTIME_MAX_SHARE = 0.25
+# Weight of the newest sample in that average (an exponential moving average).
+REALTIME_SMOOTHING = 0.2
 
 
 class Sampler:
@@ -140,7 +143,7 @@ class Sampler:
         assert self.t0 is not None
         t0 = self.t0
         k = 1
-        realtime = _set_realtime(True)
+        policy = _RealtimePolicy(self.interval)
         while True:
             deadline = t0 + k * self.interval
             wait = deadline - time.monotonic()
@@ -150,17 +153,7 @@ class Sampler:
                 return
             started = time.monotonic()
             self.take(SERIES, lag=started - deadline)
-            if (
-                realtime
-                and time.monotonic() - started > REALTIME_MAX_SHARE * self.interval
-            ):
-                realtime = _set_realtime(False)
-                log.info(
-                    "a sample took more than %.0f%% of the %g s interval; "
-                    "sampling continues under the normal scheduling policy",
-                    REALTIME_MAX_SHARE * 100,
-                    self.interval,
-                )
+            policy.update(time.monotonic() - started)
             next_k = math.floor((time.monotonic() - t0) / self.interval) + 1
             if next_k > k + 1:
                 self.missed += next_k - (k + 1)
@@ -179,6 +172,36 @@ class Sampler:
 
     def errors(self) -> dict[str, int]:
         return dict(self._errors)
+
+
+class _RealtimePolicy:
+    """SCHED_RR for the calling series thread while its samples stay short."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.allowed = _set_realtime(True)
+        self.active = self.allowed
+        # Moving average of a sample's share of the interval.
+        self.load: float | None = None
+
+    def update(self, seconds: float) -> None:
+        share = seconds / self.interval
+        if self.load is None:
+            self.load = share
+        else:
+            self.load += REALTIME_SMOOTHING * (share - self.load)
+        if self.active and self.load > REALTIME_MAX_SHARE:
+            self.active = _set_realtime(False)
+            log.info(
+                "samples take %.0f%% of the %g s interval, more than %.0f%%; "
+                "sampling under the normal scheduling policy",
+                self.load * 100,
+                self.interval,
+                REALTIME_MAX_SHARE * 100,
+            )
+        elif self.allowed and not self.active and self.load < REALTIME_MAX_SHARE / 2:
+            self.active = _set_realtime(True)
+            log.info("samples got shorter; sampling under SCHED_RR again")
 
 
 def _set_realtime(enable: bool) -> bool:
