@@ -53,17 +53,27 @@ def test_slow_samples_return_to_normal_policy(tmp_path):
 
 
 def test_policy_follows_average_sample_share():
-    policy = sampler_module._RealtimePolicy(0.1)
-    assert policy.active is policy.allowed
-    policy.update(0.001)
-    policy.update(0.02)  # one slower sample: the average stays below 0.25
-    assert policy.active is policy.allowed
-    for _ in range(5):
-        policy.update(0.05)
-    assert policy.active is False
-    for _ in range(20):
+    states: list[tuple[bool, bool]] = []
+
+    def exercise() -> None:
+        # In a thread of its own, because the policy changes the calling thread.
+        policy = sampler_module._RealtimePolicy(0.1)
+        states.append((policy.allowed, policy.active))
         policy.update(0.001)
-    assert policy.active is policy.allowed
+        policy.update(0.02)  # one slower sample: the average stays below 0.25
+        states.append((policy.allowed, policy.active))
+        for _ in range(5):
+            policy.update(0.05)
+        states.append((policy.allowed, policy.active))
+        for _ in range(20):
+            policy.update(0.001)
+        states.append((policy.allowed, policy.active))
+
+    thread = threading.Thread(target=exercise)
+    thread.start()
+    thread.join()
+    allowed = states[0][0]
+    assert [active for _, active in states] == [allowed, allowed, False, allowed]
 
 
 def test_policy_of_other_threads_is_unchanged(tmp_path):
