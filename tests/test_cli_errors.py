@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from conftest import ctprof
+from conftest import ctprof, read_json, read_samples
 
 
 @pytest.mark.parametrize(
@@ -80,3 +80,23 @@ def test_default_output_directory_is_under_ctprof_runs(tmp_path):
     runs = os.listdir(tmp_path / "ctprof-runs")
     assert len(runs) == 1
     assert runs[0].endswith("-true")
+
+
+def test_force_replaces_the_earlier_run(tmp_path):
+    out = tmp_path / "out"
+    ctprof("run", "-q", "-i", "0.05", "-o", str(out), "--", "sleep", "0.5", check=True)
+    (out / "marks.jsonl").write_text('{"name": "old", "t": 1, "mono": 1}\n')
+    (out / "notes.txt").write_text("mine")
+    ctprof("run", "-q", "--force", "-o", str(out), "--", "true", check=True)
+    samples = read_samples(out)
+    assert [s["kind"] for s in samples] == ["start", "end"]
+    assert not (out / "marks.jsonl").exists()
+    assert (out / "notes.txt").read_text() == "mine"
+    assert read_json(out / "summary.json")["elapsed_seconds"] < 0.5
+
+
+def test_default_directories_of_same_second_differ(tmp_path):
+    for _ in range(3):
+        proc = ctprof("run", "-q", "--", "true", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    assert len(os.listdir(tmp_path / "ctprof-runs")) == 3

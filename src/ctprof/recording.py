@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import os
 import re
+import shutil
 import time
 
 from . import catalog
@@ -80,22 +81,91 @@ def parse_interval(value: str | float | None) -> float:
 
 
 def default_output(label: str) -> str:
+    """Create and return a new directory ./ctprof-runs/<UTC time>-<label>.
+
+    The directory is created here with mkdir, which fails when it exists, so
+    two runs started in the same second get distinct directories ("-2", ...).
+    """
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", os.path.basename(label))[:40] or "run"
-    return os.path.join("ctprof-runs", f"{stamp}-{safe}")
+    base = os.path.join("ctprof-runs", f"{stamp}-{safe}")
+    try:
+        os.makedirs("ctprof-runs", exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot create ctprof-runs in {os.getcwd()}: {exc.strerror}; "
+            "give an output directory with -o"
+        ) from None
+    for attempt in range(1, 1000):
+        path = base if attempt == 1 else f"{base}-{attempt}"
+        try:
+            os.mkdir(path)
+            return path
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise UsageError(
+                f"cannot create {path}: {exc.strerror}; give an output directory with -o"
+            ) from None
+    raise UsageError(f"too many runs named {base}; give an output directory with -o")
+
+
+# Files a run directory may contain; --force removes them before a new run.
+RUN_FILES = (
+    "meta.json",
+    "samples.jsonl",
+    "samples.jsonl.gz",
+    "summary.json",
+    "marks.jsonl",
+)
+
+
+def _is_run_dir(path: str) -> bool:
+    return os.path.isfile(os.path.join(path, "meta.json"))
+
+
+def clear_run(path: str) -> None:
+    """Remove the files of an earlier run from ``path`` (for --force).
+
+    Only ctprof's own files go: the run files, and sub-directories that are
+    run directories themselves (pipeline stages, per-container runs). Other
+    files stay.
+    """
+    for name in RUN_FILES:
+        try:
+            os.unlink(os.path.join(path, name))
+        except FileNotFoundError:
+            pass
+    for entry in os.scandir(path):
+        if not entry.is_dir(follow_symlinks=False):
+            continue
+        children = [c.path for c in os.scandir(entry.path) if c.is_dir()]
+        if _is_run_dir(entry.path):
+            shutil.rmtree(entry.path)
+        elif children and all(_is_run_dir(c) for c in children):
+            shutil.rmtree(entry.path)  # e.g. containers/ of attach --all
 
 
 def prepare_output(path: str, force: bool) -> str:
-    """Create the run directory; an existing non-empty one needs ``force``."""
+    """Create the run directory; an existing non-empty one needs ``force``,
+    which removes the earlier run's files from it."""
     if os.path.exists(path):
         if not os.path.isdir(path):
             raise UsageError(
                 f"output {path} exists and is not a directory; choose another -o"
             )
-        if os.listdir(path) and not force:
-            raise UsageError(
-                f"output directory {path} is not empty; choose another -o or add --force"
-            )
+        if os.listdir(path):
+            if not force:
+                raise UsageError(
+                    f"output directory {path} is not empty; "
+                    "choose another -o or add --force"
+                )
+            try:
+                clear_run(path)
+            except OSError as exc:
+                raise UsageError(
+                    f"cannot clear output directory {path}: {exc}; choose another -o"
+                ) from None
     try:
         os.makedirs(path, exist_ok=True)
         probe = os.path.join(path, ".ctprof-write-test")
