@@ -8,6 +8,7 @@ The keys listed in SUMMARY_KEYS are documented and stable.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable
 from typing import Any
 
@@ -80,12 +81,30 @@ def _series(samples: list[dict], level: str, name: str) -> list:
 def _group_series(
     samples: list[dict], level: str, group: str, name: str
 ) -> dict[Any, list]:
+    """Return {label: readings}, one reading per sample that has the level,
+    with None where the label is absent (a device or interface that appears
+    or disappears during the run)."""
     out: dict[str, list] = {}
+    count = 0
     for s in samples:
-        groups = s.get(level, {}) if isinstance(s.get(level), dict) else {}
-        for label, values in (groups.get(group) or {}).items():
-            out.setdefault(label, []).append(values.get(name))
+        data = s.get(level)
+        if not isinstance(data, dict):
+            continue
+        for label, values in (data.get(group) or {}).items():
+            series = out.setdefault(label, [None] * count)
+            series.append(values.get(name))
+        count += 1
+        for series in out.values():
+            if len(series) < count:
+                series.append(None)
     return out
+
+
+def _counts_from_zero(values: list, from_zero: bool) -> bool:
+    """Tell whether a counter series starts from zero: the target's counters
+    do, and so does a label absent from the window's first sample, because a
+    device or interface that appears later starts counting at zero."""
+    return from_zero or (bool(values) and values[0] is None)
 
 
 def _group_total(
@@ -94,7 +113,7 @@ def _group_total(
     """Sum of a labelled counter's increases over all labels."""
     total = None
     for values in _group_series(samples, level, group, name).values():
-        inc, _ = counter_increase(values, from_zero)
+        inc, _ = counter_increase(values, _counts_from_zero(values, from_zero))
         if inc is not None:
             total = (total or 0.0) + inc
     return total
@@ -125,7 +144,10 @@ def metric_deltas(
             for label, values in series.items():
                 column = catalog.column_name(level, m.name, label)
                 if m.is_counter:
-                    inc, n_resets = counter_increase(values, from_zero)
+                    start_at_zero = from_zero
+                    if m.group is not None:
+                        start_at_zero = _counts_from_zero(values, from_zero)
+                    inc, n_resets = counter_increase(values, start_at_zero)
                     if inc is None:
                         continue
                     out[column] = {"kind": m.kind, "unit": m.unit, "delta": inc}
@@ -165,6 +187,7 @@ def process_totals(samples: list[dict]) -> list[dict]:
     columns = catalog.PROCESS_COLUMNS
     index = {name: i for i, name in enumerate(columns)}
     rss_columns = (index["resident_memory_peak_bytes"], index["resident_memory_bytes"])
+    state_column = index["state"]
     info: dict[tuple[int, float], dict] = {}
     first: dict[tuple, list] = {}
     last: dict[tuple, list] = {}
@@ -181,6 +204,8 @@ def process_totals(samples: list[dict]) -> list[dict]:
             key = (row[0], row[1])
             first.setdefault(key, row)
             last[key] = row
+            if row[state_column] == "Z":
+                continue  # a zombie has no memory left: its 0 is not a reading
             for i in rss_columns:
                 if row[i] is not None:
                     peak_rss[key] = max(peak_rss.get(key, 0), row[i])
@@ -244,8 +269,12 @@ def summarize(meta: dict, samples: list[dict]) -> dict:
         entry = metrics.get(catalog.column_name(level, name))
         return None if entry is None else entry
 
-    peak = _max_of(gauge(CONTAINER, "memory_peak_bytes"))
+    # The kernel's peak counts from the cgroup's creation, which is the run's
+    # start only for cgroups made for the run; otherwise (attach) the peak
+    # over the window is the highest usage sampled.
+    lifetime_peak = _max_of(gauge(CONTAINER, "memory_peak_bytes"))
     usage_max = _max_of(gauge(CONTAINER, "memory_usage_bytes"))
+    peak = lifetime_peak if container_from_zero else None
     if peak is None or (usage_max is not None and usage_max > peak):
         peak = usage_max
     elapsed = None
@@ -268,7 +297,11 @@ def summarize(meta: dict, samples: list[dict]) -> dict:
         "oom_kills": delta(CONTAINER, "memory_oom_kills_total"),
         "cpu_throttled_seconds": delta(CONTAINER, "cpu_throttled_seconds_total"),
     }
+    if not container_from_zero and lifetime_peak is not None:
+        container["memory_peak_since_creation_bytes"] = lifetime_peak
+    _scale_cpu_split(container)
     processes = process_totals(samples) if _has_level(samples, PROCESS) else []
+    _fill_main_process(processes, meta)
     _io_from_main_process(container, meta, processes)
     return {
         "exit_code": meta.get("exit_code"),
@@ -283,6 +316,36 @@ def summarize(meta: dict, samples: list[dict]) -> dict:
     }
 
 
+def _scale_cpu_split(container: dict) -> None:
+    """Scale user and system CPU so that they add up to the exact total.
+
+    cgroup v1's cpuacct.usage_user and usage_sys count timer ticks, so their
+    sum strays from the exact cpuacct.usage by a few percent. Like getrusage,
+    the total is kept and only its split comes from the tick counts. On v2
+    the two already add up and the scale is 1.
+    """
+    total = container.get("cpu_seconds")
+    user = container.get("cpu_user_seconds")
+    system = container.get("cpu_system_seconds")
+    if total is None or user is None or system is None or user + system <= 0:
+        return
+    factor = total / (user + system)
+    container["cpu_user_seconds"] = round(user * factor, 9)
+    container["cpu_system_seconds"] = round(system * factor, 9)
+
+
+def _fill_main_process(processes: list, meta: dict) -> None:
+    """Give the command's main process its command line: it may be seen only
+    as a zombie, whose /proc/PID/cmdline is empty."""
+    main_pid = meta.get("target", {}).get("main_pid")
+    command = meta.get("command")
+    if main_pid is None or not isinstance(command, list):
+        return
+    for entry in processes:
+        if entry["pid"] == main_pid and not entry.get("cmdline"):
+            entry["cmdline"] = shlex.join(command)
+
+
 def _io_from_main_process(container: dict, meta: dict, processes: list) -> None:
     """Fill container I/O from the command's main process when the cgroup has
     no working I/O counters.
@@ -292,11 +355,17 @@ def _io_from_main_process(container: dict, meta: dict, processes: list) -> None:
     process as a zombie in the end sample, so this covers the whole tree
     except orphans that were never waited for.
     """
-    if container.get("io_read_bytes") is not None:
-        return
     main_pid = meta.get("target", {}).get("main_pid")
     for entry in processes:
         if entry["pid"] == main_pid:
+            main_io = (entry.get("read_bytes") or 0) + (entry.get("write_bytes") or 0)
+            cgroup_io = container.get("io_read_bytes")
+            if cgroup_io is not None:
+                cgroup_io += container.get("io_write_bytes") or 0
+            # blkio.throttle counters on v1 may read 0 for real I/O (they
+            # count only while the queue has a throttling rule).
+            if cgroup_io is not None and not (cgroup_io == 0 and main_io > 0):
+                return
             container["io_read_bytes"] = entry.get("read_bytes")
             container["io_write_bytes"] = entry.get("write_bytes")
             container["io_source"] = "main process /proc/PID/io"

@@ -223,6 +223,9 @@ class CommandTarget(Target):
         out = super().describe()
         out["mode"] = "cgroup" if self.reader is not None else "process-tree"
         out["main_pid"] = self.main_pid
+        if self.run_cgroup is not None:
+            # The cgroup was created for the run, so its counters start at 0.
+            out["counters_start_at_zero"] = True
         if self.fallback_reason:
             out["fallback_reason"] = self.fallback_reason
         if self.run_cgroup is not None and self.run_cgroup.v2_enabled:
