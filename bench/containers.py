@@ -32,10 +32,11 @@ def _docker(*args: str) -> str:
     raise RuntimeError(f"docker {' '.join(args[:3])} failed: {proc.stderr.strip()}")
 
 
-def start_containers(count: int, prefix: str) -> list[str]:
-    """Start ``count`` idle containers (no network) and return their ids."""
+def start_containers(count: int, prefix: str, first: int = 0) -> list[str]:
+    """Start ``count`` idle containers (no network), named PREFIX-N from
+    N = ``first``, and return their ids."""
     ids = []
-    for index in range(count):
+    for index in range(first, first + count):
         ids.append(
             _docker(
                 "run",
@@ -81,7 +82,7 @@ def run(counts: tuple[int, ...], warmup: float, window: float) -> dict:
     rows = []
     try:
         for count in counts:
-            ids += start_containers(count - len(ids), prefix)
+            ids += start_containers(count - len(ids), prefix, len(ids))
             running = len(_docker("ps", "-q").split())
             with tempfile.TemporaryDirectory(prefix="ctprof-bench-") as tmp:
                 run_dir = os.path.join(tmp, "run")
