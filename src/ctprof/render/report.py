@@ -32,7 +32,32 @@ def print_run_summary(
     )
     console.print(
         f"ctprof: CPU {human_seconds(c.get('cpu_seconds'))}, memory peak {human_bytes(c.get('memory_peak_bytes'))}, "
-        f"exit status {summary.get('exit_code')}; details: ctprof report {directory}"
+        f"exit status {describe_exit(meta, summary)}; details: ctprof report {directory}"
+    )
+
+
+def describe_exit(meta: dict, summary: dict) -> str:
+    """Return the exit status as text; a missing one says why it is missing."""
+    code = summary.get("exit_code", meta.get("exit_code"))
+    if code is not None:
+        return str(code)
+    if meta.get("status") != "complete":
+        return "n/a (the profiler stopped before the target ended)"
+    return "n/a (the target was still running when recording ended)"
+
+
+def root_cgroup_note(meta: dict) -> str | None:
+    """Return a warning when the profiled cgroup is a hierarchy's root, whose
+    counters cover every process of the host."""
+    mounts = meta.get("cgroup_layout", {}).get("mounts", [])
+    roots = {m["mountpoint"] for m in mounts if m.get("root") == "/"}
+    dirs = meta.get("target", {}).get("cgroup_dirs") or {}
+    hit = sorted(k for k, d in dirs.items() if d in roots and k != "cpuset")
+    if not hit:
+        return None
+    return (
+        f"The profiled cgroup is the root of the {', '.join(hit)} hierarchy: its "
+        "counters include every process on this host, not only the target's."
     )
 
 
@@ -44,6 +69,13 @@ def run_table(meta: dict, summary: dict) -> Table:
     command = meta.get("command")
     if isinstance(command, list):
         command = shlex.join(command)
+    interval = meta.get("interval_seconds") or 0
+    mode = meta.get("mode", "n/a")
+    if interval:
+        mode = f"{mode}, every {interval} s"
+    samples = str(summary.get("samples"))
+    if interval:
+        samples += f" ({summary.get('missed_deadlines') or 0} deadlines missed)"
     rows = [
         ("command", command or target.get("name") or "n/a"),
         ("target", f"{target.get('kind', 'n/a')} ({target.get('mode', 'cgroup')})"),
@@ -51,15 +83,9 @@ def run_table(meta: dict, summary: dict) -> Table:
         ("start", meta.get("start") or "n/a"),
         ("end", meta.get("end") or "n/a (profiler did not finish)"),
         ("elapsed", human_seconds(summary.get("elapsed_seconds"))),
-        (
-            "mode",
-            f"{meta.get('mode', 'n/a')}, interval {meta.get('interval_seconds', 0)} s",
-        ),
-        (
-            "samples",
-            f"{summary.get('samples')} ({summary.get('missed_deadlines') or 0} deadlines missed)",
-        ),
-        ("exit status", str(summary.get("exit_code"))),
+        ("mode", mode),
+        ("samples", samples),
+        ("exit status", describe_exit(meta, summary)),
     ]
     for key, value in rows:
         t.add_row(key, str(value))
@@ -143,8 +169,14 @@ def print_report(
             "[yellow]The profiler did not finish this run; the summary below was computed from samples.jsonl.gz.[/]"
         )
     console.print(run_table(meta, summary))
-    console.print(container_table(summary))
-    console.print(cpu_mode_table(summary))
+    levels = meta.get("levels") or list(catalog.LEVELS)
+    note = root_cgroup_note(meta)
+    if note:
+        console.print(f"[yellow]{note}[/]")
+    if catalog.CONTAINER in levels:
+        console.print(container_table(summary))
+    if catalog.HOST in levels:
+        console.print(cpu_mode_table(summary))
     if summary.get("processes"):
         console.print(process_table(summary))
     unavailable = meta.get("unavailable") or {}
