@@ -12,6 +12,7 @@ import errno
 import functools
 import logging
 import os
+from typing import Any
 
 from . import catalog
 from .catalog import PAGES, TICKS, Metric
@@ -174,9 +175,9 @@ class ContainerCollector:
     def collect(self, netns_pid: int | None, pids: list[int] | None = None) -> dict:
         out: dict = {}
         if self.reader is not None:
-            raw = self.reader.read()
+            raw: dict[str, Any] = self.reader.read()
             for res in catalog.PSI_RESOURCES:
-                pressure = raw.get("cg_pressure", {}).get(res)  # type: ignore[union-attr]
+                pressure = (raw.get("cg_pressure") or {}).get(res)
                 if pressure is not None:
                     raw[f"pressure_{res}"] = pressure
             if pids is None:

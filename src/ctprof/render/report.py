@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from .. import catalog
@@ -133,7 +133,7 @@ def cpu_mode_table(summary: dict) -> Table:
 
 def process_table(summary: dict, limit: int = 10) -> Table:
     t = Table(title="Top processes by CPU", title_justify="left")
-    for name, justify in (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("pid", "right"),
         ("name", "left"),
         ("CPU", "right"),
@@ -143,7 +143,8 @@ def process_table(summary: dict, limit: int = 10) -> Table:
         ("read (rchar)", "right"),
         ("written (wchar)", "right"),
         ("command line", "left"),
-    ):
+    )
+    for name, justify in columns:
         t.add_column(name, justify=justify, overflow="fold")
     for p in (summary.get("processes") or [])[:limit]:
         t.add_row(
