@@ -30,6 +30,7 @@ from . import catalog
 from .attach import DURATION, EXITED, INTERRUPTED, container_exit_code
 from .collect import cgroupfs as cg
 from .recording import Recording, default_output, iso, prepare_output
+from .series_group import SeriesGroup
 from .targets.base import Target
 from .targets.docker import (
     DockerTarget,
@@ -144,6 +145,8 @@ class AllContainers:
         self.members: dict[str, _Member] = {}
         self.entries: list[dict] = []
         self.started_wall = time.time()
+        # One thread takes the series samples of every container.
+        self.series = SeriesGroup("ctprof-containers")
         self.events: StartEvents | None = None
         try:
             self.events = StartEvents(client)
@@ -189,6 +192,7 @@ class AllContainers:
             self.interval,
             meta,
             self.layout,
+            series_group=self.series,
         )
         recording.start()
         recording.start_series()
@@ -272,6 +276,7 @@ class AllContainers:
         """End every recording still going, and stop following start events."""
         for member in self.active():
             self._end(member, ended_by)
+        self.series.close()
         if self.events is not None:
             self.events.close()
             self.events = None

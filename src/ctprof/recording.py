@@ -20,6 +20,7 @@ from .analysis.summary import summarize
 from .collect import cgroupfs as cg
 from .errors import UsageError
 from .sampler import END, START, Sampler, SeriesThread
+from .series_group import SeriesGroup
 from .static import collect_static
 from .store import RunWriter
 from .targets.base import Target
@@ -213,8 +214,12 @@ class Recording:
         interval: float,
         meta: dict,
         layout: cg.Layout | None = None,
+        series_group: SeriesGroup | None = None,
     ) -> None:
         self.directory = directory
+        # Takes the series samples in a thread shared with other recordings,
+        # when given; else the recording starts a SeriesThread of its own.
+        self.series_group = series_group
         self.target = target
         self.levels = levels
         self.interval = interval
@@ -253,11 +258,17 @@ class Recording:
         self.writer.write_meta(self.meta)
 
     def start_series(self) -> None:
-        if self.interval > 0:
-            self.series = SeriesThread(self.sampler)
-            self.series.start()
+        if self.interval <= 0:
+            return
+        if self.series_group is not None:
+            self.series_group.add(self.sampler)
+            return
+        self.series = SeriesThread(self.sampler)
+        self.series.start()
 
     def stop_series(self) -> None:
+        if self.series_group is not None:
+            self.series_group.remove(self.sampler)
         if self.series is not None:
             self.series.stop()
             self.series = None
