@@ -5,6 +5,11 @@ process keeps its /proc descriptors open between samples, because procfs
 regenerates a file on every read from offset 0 and pread re-reads it. A
 process that has not run since the previous sample reuses its previous row
 after two small reads, instead of three larger reads and their parsing.
+
+The parsing is hand-written because it is measurably faster: for 91 processes
+on a 2-core VM (Linux 6.18), one pass took 0.6-0.9 ms here against 16-22 ms
+through psutil (Process.oneshot() with cpu_times, memory_info, io_counters,
+num_ctx_switches, status, ppid, name, num_threads), medians of 100 passes.
 """
 
 from __future__ import annotations
