@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -450,3 +451,151 @@ def test_cli_options_override_file_settings(tmp_path):
     meta = read_json(from_cli / "meta.json")
     assert meta["levels"] == ["container"]
     assert meta["interval_seconds"] == 0
+
+
+def test_force_rerun_replaces_pipeline(tmp_path):
+    needs_root()
+    stages = [{"name": "alpha", "run": ["true"]}, {"name": "beta", "run": ["true"]}]
+    pipeline = _write_pipeline(tmp_path, stages, interval=0)
+    out = tmp_path / "run"
+    first = ctprof("pipeline", pipeline, "-q", "-o", str(out))
+    assert first.returncode == 0, first.stderr
+    again = ctprof("pipeline", pipeline, "-q", "-o", str(out), "--force")
+    assert again.returncode == 0, again.stderr
+
+    # A stage directory that is not a run directory keeps its files under
+    # --force, and the stage still records into it.
+    shutil.rmtree(out / "01-alpha")
+    (out / "01-alpha").mkdir()
+    (out / "01-alpha" / "notes.txt").write_text("kept")
+    third = ctprof("pipeline", pipeline, "-q", "-o", str(out), "--force")
+    assert third.returncode == 0, third.stderr
+    assert (out / "01-alpha" / "notes.txt").read_text() == "kept"
+    assert read_json(out / "01-alpha" / "meta.json")["status"] == "complete"
+    summary = read_json(out / "summary.json")
+    assert [e["exit_code"] for e in summary["stages"]] == [0, 0]
+    assert summary["status"] == "complete"
+
+
+def test_force_checks_stages_before_writing(tmp_path):
+    needs_root()
+    stages = [{"name": "alpha", "run": ["true"]}, {"name": "beta", "run": ["true"]}]
+    pipeline = _write_pipeline(tmp_path, stages, interval=0)
+    out = tmp_path / "run"
+    first = ctprof("pipeline", pipeline, "-q", "-o", str(out))
+    assert first.returncode == 0, first.stderr
+    shutil.rmtree(out / "02-beta")
+    (out / "02-beta").write_text("not a directory")
+    before = {
+        name: (out / name).read_bytes()
+        for name in ("meta.json", "summary.json", "01-alpha/meta.json")
+    }
+
+    again = ctprof("pipeline", pipeline, "-q", "-o", str(out), "--force")
+    assert again.returncode == 2, again.stderr
+    lines = again.stderr.strip().splitlines()
+    assert len(lines) == 1, again.stderr
+    assert f"{out / '02-beta'} exists and is not a directory" in lines[0]
+    for name, content in before.items():
+        assert (out / name).read_bytes() == content, name
+
+
+def test_quiet_prints_stage_errors(tmp_path):
+    needs_root()
+    missing = _write_pipeline(tmp_path, [{"name": "gone", "run": ["nosuchprog-zz"]}])
+    proc = ctprof("pipeline", missing, "-q", "-o", str(tmp_path / "missing"))
+    assert proc.returncode == 127
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "stage gone did not start" in lines[0]
+    assert "command not found: nosuchprog-zz" in lines[0]
+
+    no_dir = [{"name": "nowhere", "run": ["true"], "workdir": "absent"}]
+    proc = ctprof(
+        "pipeline", _write_pipeline(tmp_path, no_dir), "-q", "-o", str(tmp_path / "nd")
+    )
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "stage nowhere did not start" in lines[0]
+    assert "absent does not exist" in lines[0]
+
+    fails = [{"name": "fails", "run": ["sh", "-c", "exit 3"]}]
+    proc = ctprof(
+        "pipeline", _write_pipeline(tmp_path, fails), "-q", "-o", str(tmp_path / "f")
+    )
+    assert proc.returncode == 3
+    assert "stage fails exited with status 3" in proc.stderr
+
+    works = [{"name": "works", "run": ["true"]}]
+    proc = ctprof(
+        "pipeline", _write_pipeline(tmp_path, works), "-q", "-o", str(tmp_path / "w")
+    )
+    assert proc.returncode == 0
+    assert proc.stderr == ""
+    assert proc.stdout == ""
+
+
+def _kill_orphans(run_dir) -> None:
+    """Kill what a killed profiler left in a stage's cgroup, and remove it."""
+    dirs = read_json(run_dir / "meta.json")["target"]["cgroup_dirs"]
+    for key, path in dirs.items():
+        if key == "cpuset":
+            continue
+        try:
+            with open(os.path.join(path, "cgroup.procs")) as f:
+                for pid in f.read().split():
+                    os.kill(int(pid), signal.SIGKILL)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    time.sleep(0.2)
+    for key, path in dirs.items():
+        if key != "cpuset" and os.path.isdir(path):
+            os.rmdir(path)
+
+
+def test_report_after_sigkill_during_stage(tmp_path):
+    needs_root()
+    stages = [
+        {"name": "one", "run": ["true"]},
+        {"name": "two", "run": ["sleep", "30"]},
+        {"name": "three", "run": ["true"]},
+    ]
+    pipeline = _write_pipeline(tmp_path, stages, interval=0.1)
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ctprof", "pipeline", "-q", pipeline, "-o", str(out)],
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 20
+    stage_dir = out / "02-two"
+    while not (stage_dir / store.SAMPLES).exists() or len(read_samples(stage_dir)) < 3:
+        assert time.monotonic() < deadline, "stage two never started sampling"
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    _kill_orphans(stage_dir)
+
+    report = ctprof("report", str(out))
+    assert report.returncode == 0, report.stderr
+    assert "the profiler stopped during stage two" in report.stdout
+    assert "did not finish" in report.stdout
+    assert "failed" not in report.stdout
+    assert "None" not in report.stdout
+    assert "Not run: three." in report.stdout
+
+
+def test_missing_top_level_workdir_names_its_line(tmp_path):
+    needs_root()
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(
+        'name: test\nworkdir: absent\nstages:\n  - name: first\n    run: ["true"]\n'
+    )
+    out = tmp_path / "run"
+    proc = ctprof("pipeline", str(path), "-o", str(out))
+    assert proc.returncode == 1, proc.stderr
+    error = _stage(read_json(out / "summary.json"), "first")["error"]
+    assert "absent does not exist" in error
+    assert "the top-level workdir on line 2" in error

@@ -125,3 +125,27 @@ stages:
     assert pipeline.interval == 0.25
     assert pipeline.levels == ("host", "container")
     assert pipeline.stages[0].workdir == str(tmp_path / "data")
+
+
+def test_workdir_setting_names_its_line(tmp_path):
+    text = """\
+name: flow
+workdir: data
+stages:
+  - {name: inherits, run: [x]}
+  - name: own
+    run: [x]
+    workdir: sub
+"""
+    pipeline = parse_pipeline(text, str(tmp_path / "p.yaml"))
+    inherits, own = pipeline.stages
+    assert pipeline.workdir_line == 2
+    assert pipeline.workdir_setting(inherits) == "the top-level workdir on line 2"
+    assert own.workdir_line == 7
+    assert pipeline.workdir_setting(own) == "the workdir of the stage on line 5"
+
+    default = parse_pipeline(
+        "stages:\n  - {name: a, run: [x]}\n", str(tmp_path / "d.yaml")
+    )
+    assert default.workdir_line is None
+    assert str(tmp_path / "d.yaml") in default.workdir_setting(default.stages[0])

@@ -24,8 +24,18 @@ DEFAULT_INTERVAL = 1.0
     metavar="NAME",
     help="Start at stage NAME, skipping the stages before it (a new run directory).",
 )
-@click.option("--force", is_flag=True, help="Write into a non-empty output directory.")
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an earlier pipeline in a non-empty output directory.",
+)
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Print nothing but errors: a stage that could not start, or whose "
+    "failure stopped the pipeline.",
+)
 @click.argument("pipeline_file", metavar="PIPELINE.yaml", type=click.Path())
 def pipeline(interval, levels, output, from_stage, force, quiet, pipeline_file):
     """Run the stages of PIPELINE.yaml in order, recording each one.
@@ -47,12 +57,17 @@ def pipeline(interval, levels, output, from_stage, force, quiet, pipeline_file):
         chosen = spec.levels or parse_levels(None)
     if from_stage is not None:
         spec.stage_index(from_stage)
-    echo = None if quiet else _progress
+    echo = _errors_only if quiet else _progress
     result = run_pipeline(spec, seconds, chosen, output, force, from_stage, echo)
     if not quiet:
         print_pipeline_report(result.summary, result.directory, err=True)
     sys.exit(result.exit_code)
 
 
-def _progress(line: str) -> None:
+def _progress(line: str, error: bool) -> None:
     click.echo(f"ctprof: {line}", err=True)
+
+
+def _errors_only(line: str, error: bool) -> None:
+    if error:
+        _progress(line, error)

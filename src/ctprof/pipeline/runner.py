@@ -34,6 +34,12 @@ INTERRUPTED_EXIT = 130
 MISSING_WORKDIR_EXIT = 1
 
 
+# Callback for the progress lines of run_pipeline. Its second argument is True
+# for a line that reports an error, which is a stage that could not start or a
+# stage whose failure stops the pipeline.
+Progress = Callable[[str, bool], None]
+
+
 @dataclass
 class PipelineResult:
     """Result of ``run_pipeline``: ctprof's exit status and the pipeline directory."""
@@ -109,8 +115,36 @@ def _write_meta(directory: str, meta: dict) -> None:
     store.write_json_atomic(os.path.join(directory, store.META), meta)
 
 
+def check_stage_outputs(directory: str, planned: list[dict], force: bool) -> None:
+    """Check that every stage that runs can write its run directory.
+
+    This runs before the pipeline directory is prepared, because --force
+    removes the earlier result there, and a stage that failed afterwards
+    would leave neither the earlier result nor a new one. Without --force the
+    pipeline directory must be empty, so no stage directory can be in the way.
+    """
+    if not force or not os.path.isdir(directory):
+        return
+    for item in planned:
+        if not item["runs"]:
+            continue
+        path = os.path.join(directory, item["directory"])
+        if not os.path.lexists(path):
+            continue
+        if not os.path.isdir(path):
+            raise UsageError(
+                f"stage output {path} exists and is not a directory; "
+                "remove it or choose another -o"
+            )
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise UsageError(
+                f"cannot write to stage output directory {path}; "
+                "fix its permissions or choose another -o"
+            )
+
+
 def _run_stage(
-    stage: Stage, output: str, interval: float, levels: tuple[str, ...]
+    stage: Stage, output: str, interval: float, levels: tuple[str, ...], force: bool
 ) -> RunResult:
     if stage.run is not None:
         return run_command(
@@ -119,28 +153,33 @@ def _run_stage(
             levels,
             output,
             name=stage.name,
+            force=force,
             extra_env=stage.env,
             cwd=stage.workdir,
         )
     from ..docker_launch import run_container
 
-    return run_container(docker_args(stage), interval, levels, output, stage.name)
+    return run_container(
+        docker_args(stage), interval, levels, output, stage.name, force=force
+    )
 
 
 def _stage_result(
-    stage: Stage, planned: dict, directory: str, interval: float, levels
+    stage: Stage,
+    planned: dict,
+    directory: str,
+    interval: float,
+    levels: tuple[str, ...],
+    force: bool,
 ) -> dict:
-    """Run one stage and return its entry of summary.json."""
+    """Run one stage and return its entry of summary.json.
+
+    ``force`` lets the stage write into a stage directory that --force kept,
+    because it contains files that are not ctprof's.
+    """
     output = os.path.join(directory, planned["directory"])
-    if stage.run is not None and not os.path.isdir(stage.workdir or "."):
-        return stage_error_entry(
-            planned,
-            MISSING_WORKDIR_EXIT,
-            f"working directory {stage.workdir} does not exist; create it in an "
-            f"earlier stage or fix the workdir of the stage on line {stage.line}",
-        )
     try:
-        result = _run_stage(stage, output, interval, levels)
+        result = _run_stage(stage, output, interval, levels, force)
     except CommandNotFound as exc:
         return stage_error_entry(planned, exc.exit_code, str(exc))
     except CtprofError as exc:
@@ -155,6 +194,21 @@ def _stage_result(
     if result.meta.get("signals_forwarded"):
         entry["signals_forwarded"] = result.meta["signals_forwarded"]
     return entry
+
+
+def _missing_workdir_entry(
+    pipeline: Pipeline, stage: Stage, planned: dict
+) -> dict | None:
+    """Return the summary entry of a command stage whose working directory
+    does not exist, or None when it exists (or the stage is an image stage)."""
+    if stage.run is None or os.path.isdir(stage.workdir or "."):
+        return None
+    return stage_error_entry(
+        planned,
+        MISSING_WORKDIR_EXIT,
+        f"working directory {stage.workdir} does not exist; create it in an "
+        f"earlier stage or fix {pipeline.workdir_setting(stage)}",
+    )
 
 
 def _stops_pipeline(stage: Stage, entry: dict) -> bool:
@@ -174,18 +228,23 @@ def run_pipeline(
     output: str | None = None,
     force: bool = False,
     from_stage: str | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> PipelineResult:
     """Run the stages in order and write the pipeline directory.
 
     A stage that exits non-zero stops the pipeline unless it has
     continue_on_error; the result's exit code is then that stage's status.
     summary.json is written even when ctprof itself is interrupted.
+    Everything that can be checked before the first stage is checked before
+    anything is written, so an invalid request leaves an earlier result in
+    ``output`` as it was, even with ``force``.
     """
     first = pipeline.stage_index(from_stage) if from_stage else 0
     check_container_stages(pipeline)
-    directory = prepare_output(output or default_output(pipeline.name), force)
     planned = planned_stages(pipeline, first)
+    if output is not None:
+        check_stage_outputs(output, planned, force)
+    directory = prepare_output(output or default_output(pipeline.name), force)
     meta: dict[str, object] = {
         "kind": KIND,
         "name": pipeline.name,
@@ -208,10 +267,15 @@ def run_pipeline(
         for index in range(first, len(pipeline.stages)):
             stage = pipeline.stages[index]
             _report(progress, f"stage {index + 1}/{len(pipeline.stages)} {stage.name}")
-            entry = _stage_result(stage, planned[index], directory, interval, levels)
+            entry = _missing_workdir_entry(pipeline, stage, planned[index])
+            if entry is None:
+                entry = _stage_result(
+                    stage, planned[index], directory, interval, levels, force
+                )
             entries.append(entry)
-            _report(progress, _stage_line(entry))
-            if _stops_pipeline(stage, entry):
+            stops = _stops_pipeline(stage, entry)
+            _report(progress, _stage_line(entry), error=stops or "error" in entry)
+            if stops:
                 failed = entry
                 break
         status = "complete"
@@ -237,16 +301,18 @@ def run_pipeline(
     return PipelineResult(summary["exit_code"], directory, summary)
 
 
-def _report(progress: Callable[[str], None] | None, line: str) -> None:
+def _report(progress: Progress | None, line: str, error: bool = False) -> None:
     log.info("%s", line)
     if progress is not None:
-        progress(line)
+        progress(line, error)
 
 
 def _stage_line(entry: dict) -> str:
+    if entry.get("error"):
+        return (
+            f"stage {entry['name']} did not start: {entry['error']} "
+            f"(exit status {entry['exit_code']})"
+        )
     elapsed = entry.get("elapsed_seconds")
     took = "" if elapsed is None else f" after {elapsed:.2f} s"
-    text = f"stage {entry['name']} exited with status {entry['exit_code']}{took}"
-    if entry.get("error"):
-        text += f": {entry['error']}"
-    return text
+    return f"stage {entry['name']} exited with status {entry['exit_code']}{took}"

@@ -60,6 +60,8 @@ class Stage:
     # Absolute directory for command stages; directory inside the container
     # for image stages; None for the default.
     workdir: str | None = None
+    # Line of the stage's own workdir key, or None when the stage has none.
+    workdir_line: int | None = None
     continue_on_error: bool = False
 
     @property
@@ -76,6 +78,8 @@ class Pipeline:
     file: str
     # Absolute working directory of command stages without their own workdir.
     workdir: str
+    # Line of the top-level workdir key, or None when the file sets none.
+    workdir_line: int | None
     # Seconds between samples from the file, None when the file sets none.
     interval: float | None
     # Levels from the file, None when the file sets none.
@@ -92,6 +96,15 @@ class Pipeline:
             f"--from-stage {name!r} is not a stage of {self.file}; "
             f"choose one of: {known}"
         )
+
+    def workdir_setting(self, stage: Stage) -> str:
+        """Name the setting that gives a command stage its working directory,
+        for messages: its own workdir, the top-level one or the default."""
+        if stage.workdir_line is not None:
+            return f"the workdir of the stage on line {stage.line}"
+        if self.workdir_line is not None:
+            return f"the top-level workdir on line {self.workdir_line}"
+        return f"the directory of {self.file}, which is the default workdir"
 
 
 def load_pipeline(path: str) -> Pipeline:
@@ -129,10 +142,11 @@ def parse_pipeline(text: str, file: str) -> Pipeline:
     )
     workdir_text = _optional_str(document, "workdir")
     workdir = os.path.normpath(os.path.join(base, workdir_text or "."))
+    workdir_line = document.line_of("workdir") if workdir_text else None
     interval = _top_interval(document)
     levels = _top_levels(document)
     stages = _stages(document, workdir)
-    return Pipeline(name, file, workdir, interval, levels, stages)
+    return Pipeline(name, file, workdir, workdir_line, interval, levels, stages)
 
 
 def _check_keys(mapping: LineDict, allowed: tuple[str, ...], where: str) -> None:
@@ -244,6 +258,8 @@ def _stage(item: LineDict, position: int, workdir: str) -> Stage:
         stage.command = _argv(item, "command", shell, required=False)
         stage.docker_options = _string_list(item, "docker_options")
         stage.workdir = _container_workdir(item)
+    if "workdir" in item:
+        stage.workdir_line = item.line_of("workdir")
     return stage
 
 

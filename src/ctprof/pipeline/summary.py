@@ -4,6 +4,8 @@ Layout::
 
     {"kind": "pipeline", "name": ..., "exit_code": 0,
      "failed_stage": "align",          # only when a stage stopped the pipeline
+     "unfinished_stage": "align",      # recomputed only: the profiler stopped
+                                       # during this stage
      "stages": [                       # in run order
         {"number": 1, "name": "download", "kind": "command",
          "directory": "01-download",   # relative to the pipeline directory
@@ -212,7 +214,6 @@ def pipeline_summary(
     ``planned`` is meta.json's "stages": every stage of the file, with "runs"
     false for those before --from-stage.
     """
-    # None when the failed stage's profiler was killed before its exit status.
     exit_code = 0 if failed is None else failed["exit_code"]
     ran = {e["name"] for e in entries}
     summary = {
@@ -228,7 +229,12 @@ def pipeline_summary(
     }
     if failed is not None:
         summary["failed_stage"] = failed["name"]
-    tolerated = [e["name"] for e in entries if e["exit_code"] != 0 and e is not failed]
+    # A stage without an exit status (its profiler stopped) did not fail.
+    tolerated = [
+        e["name"]
+        for e in entries
+        if e["exit_code"] not in (0, None) and e is not failed
+    ]
     if tolerated:
         summary["tolerated_failures"] = tolerated
     return summary
@@ -239,12 +245,15 @@ def rebuild_summary(directory: str, meta: dict) -> dict:
 
     Each stage directory that exists is loaded (its own summary recomputed
     from samples when missing). The stage that was running when the profiler
-    stopped has exit_code None and counts as the failed stage.
+    stopped has exit_code None: it is the "unfinished_stage", not a failed
+    one. The pipeline's exit_code is None when it did not finish: a stage is
+    unfinished, or stages were not run although none failed.
     """
     from ..api import load
 
     entries = []
     failed = None
+    unfinished = None
     for planned in meta.get("stages") or []:
         run_dir = os.path.join(directory, planned["directory"])
         if not planned.get("runs") or not store.is_run_dir(run_dir):
@@ -252,13 +261,27 @@ def rebuild_summary(directory: str, meta: dict) -> dict:
         run = load(run_dir)
         entry = stage_entry(planned, run_dir, run.summary)
         entries.append(entry)
+        if entry["exit_code"] is None:
+            # The profiler stopped while this stage ran, so the stage has no
+            # exit status, and no record shows that it failed.
+            unfinished = entry
+            break
         if entry["exit_code"] != 0 and not planned.get("continue_on_error"):
             failed = entry
             break
     summary = pipeline_summary(
-        str(meta.get("name")), meta.get("stages") or [], entries, failed
+        str(meta.get("name") or os.path.basename(os.path.abspath(directory))),
+        meta.get("stages") or [],
+        entries,
+        failed,
     )
     summary["status"] = "recomputed"
+    if unfinished is not None:
+        summary["unfinished_stage"] = unfinished["name"]
+    if unfinished is not None or (failed is None and summary["not_run_stages"]):
+        # A pipeline that did not finish has no exit status.
+        summary["exit_code"] = None
+        summary["total"]["exit_code"] = None
     return summary
 
 

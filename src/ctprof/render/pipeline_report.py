@@ -14,16 +14,16 @@ from .report import _console
 from .units import human_bytes, human_percent, human_seconds
 
 
-def _status(entry: dict) -> str:
-    code = entry.get("exit_code")
-    if code is None:
-        return "n/a"
-    return str(code)
+def _text(value: object) -> str:
+    """Return a table cell or message text, with "n/a" for a missing value."""
+    return "n/a" if value is None else str(value)
 
 
 def stage_table(summary: dict) -> Table:
     """Return the table of wall time, CPU, memory, I/O and status per stage."""
-    t = Table(title=f"Pipeline {summary.get('name')}: stages", title_justify="left")
+    t = Table(
+        title=f"Pipeline {_text(summary.get('name'))}: stages", title_justify="left"
+    )
     for name in (
         "#",
         "stage",
@@ -51,8 +51,8 @@ def stage_table(summary: dict) -> Table:
 def _stage_cells(entry: dict) -> list[str]:
     c = entry.get("container") or {}
     return [
-        str(entry.get("name")),
-        _status(entry),
+        _text(entry.get("name")),
+        _text(entry.get("exit_code")),
         human_seconds(entry.get("elapsed_seconds")),
         human_seconds(c.get("cpu_seconds")),
         human_seconds(c.get("cpu_user_seconds")),
@@ -84,7 +84,7 @@ def cpu_mode_stage_table(summary: dict) -> Table:
 
 def _mode_cells(entry: dict) -> list[str]:
     modes = (entry.get("host") or {}).get("cpu_mode_percent") or {}
-    cells = [str(entry.get("name"))]
+    cells = [_text(entry.get("name"))]
     for mode in catalog.CPU_MODES_PARTITION:
         cells.append(human_percent(modes.get(mode)))
     return cells
@@ -95,10 +95,9 @@ def outcome_lines(summary: dict) -> list[str]:
     lines = []
     failed = summary.get("failed_stage")
     if failed is not None:
-        lines.append(
-            f"Stage {failed} failed with exit status {summary.get('exit_code')}; "
-            "the pipeline stopped there."
-        )
+        code = summary.get("exit_code")
+        status = "" if code is None else f" with exit status {code}"
+        lines.append(f"Stage {failed} failed{status}; the pipeline stopped there.")
     if summary.get("not_run_stages"):
         lines.append(f"Not run: {', '.join(summary['not_run_stages'])}.")
     if summary.get("skipped_stages"):
@@ -114,7 +113,7 @@ def outcome_lines(summary: dict) -> list[str]:
         if entry.get("error"):
             lines.append(f"Stage {entry['name']} did not start: {entry['error']}")
     from_process = [
-        str(e.get("name"))
+        _text(e.get("name"))
         for e in summary.get("stages") or []
         if (e.get("container") or {}).get("io_source")
     ]
@@ -125,12 +124,19 @@ def outcome_lines(summary: dict) -> list[str]:
             "cgroup's block I/O counters are not available."
         )
     if summary.get("status") == "recomputed":
-        lines.insert(
-            0,
-            "The profiler did not finish this pipeline; the summary below was "
-            "computed from the stage directories.",
-        )
+        lines.insert(0, _recomputed_line(summary))
     return lines
+
+
+def _recomputed_line(summary: dict) -> str:
+    computed = "The summary below was computed from the stage directories."
+    unfinished = summary.get("unfinished_stage")
+    if unfinished is None:
+        return f"The profiler did not finish this pipeline. {computed}"
+    return (
+        "The pipeline did not finish: the profiler stopped during stage "
+        f"{unfinished}. {computed}"
+    )
 
 
 def print_pipeline_report(
