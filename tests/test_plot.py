@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,9 +16,9 @@ from PIL import Image
 
 from ctprof import catalog
 from ctprof.analysis.rates import rate_frame
-from ctprof.analysis.tasks import timeline
+from ctprof.analysis.tasks import load_tasks, task_table, timeline
 from ctprof.render.panels import run_figures
-from ctprof.render.plots import draw_figure
+from ctprof.render.plots import draw_figure, draw_tasks
 from see_runs import delta_run, phases_argv, pipeline_run, timeseries_run
 
 from conftest import ctprof, read_samples
@@ -199,3 +200,55 @@ def test_plot_rejects_run_without_samples(tmp_path_factory, tmp_path):
     delta = ctprof("delta", str(empty))
     assert delta.returncode == 2
     assert "contains no samples" in delta.stderr
+
+
+def test_plot_tasks_with_equal_names(tmp_path_factory, tmp_path):
+    run = timeseries_run(tmp_path_factory)
+    for name in ("r2", "small"):
+        shutil.copytree(run, tmp_path / name)
+    tasks = load_tasks(str(tmp_path / "r2")) + load_tasks(str(tmp_path / "small"))
+    assert [t.name for t in tasks] == ["series", "series"]
+    table = task_table(tasks)
+    assert list(table["task"]) == ["series (r2)", "series (small)"]
+
+    fig = draw_tasks(table, "runs")
+    cpu = next(a for a in fig.axes if a.get_title(loc="left") == "Container CPU time")
+    assert len({bar.get_x() for bar in cpu.patches}) == 2
+    labels = [label.get_text() for label in cpu.get_xticklabels()]
+    assert labels == ["series (r2)", "series (small)"]
+
+    # Equal labels, as a caller may pass, still get a bar each.
+    same = table.assign(task=["series", "series"])
+    modes = draw_tasks(same, "runs").axes[0]
+    positions = {bar.get_x() for bar in modes.patches}
+    assert len(positions) == 2
+
+    out = tmp_path / "plots"
+    proc = ctprof("plot", str(tmp_path / "r2"), str(tmp_path / "small"), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    _assert_nonblank_png(str(out / "tasks.png"))
+
+
+def test_stage_bounds_drawn_above_areas(tmp_path_factory):
+    pipe = pipeline_run(tmp_path_factory)
+    series = timeline(pipe, top=3)
+    figure = next(f for f in run_figures(series.frame, series.procs) if f.key == "cpu")
+    fig = draw_figure(figure, series, "test")
+    stacked = [ax for ax in fig.axes if ax.collections]
+    assert stacked, "the CPU figure has no stacked area"
+    for ax in stacked:
+        top_area = max(c.get_zorder() for c in ax.collections)
+        for name, start, end in series.spans:
+            for x in (start, end):
+                bounds = [
+                    line
+                    for line in ax.get_lines()
+                    if set(line.get_xdata()) == {x} and line.get_zorder() > top_area
+                ]
+                assert bounds, f"no line above the areas at {x} ({name})"
+            labels = [
+                text
+                for text in ax.texts
+                if text.get_text() == name and text.get_zorder() > top_area
+            ]
+            assert labels, f"stage name {name} is under the areas"

@@ -32,6 +32,9 @@ class Task:
 
     name: str
     run: Run
+    # Base name of the directory the task was loaded from: the run itself, or
+    # the pipeline that the stage belongs to.
+    origin: str = ""
 
 
 @dataclass
@@ -75,10 +78,13 @@ def _stage_directories(directory: str) -> list[tuple[str, str]]:
 def load_tasks(directory: str) -> list[Task]:
     """Return the stages of a pipeline directory, or the run itself as one task."""
     meta = store.read_meta(directory)
+    origin = os.path.basename(os.path.abspath(directory))
     if not is_pipeline(meta):
         run = load(directory)
-        return [Task(run_name(run), run)]
-    tasks = [Task(name, load(path)) for name, path in _stage_directories(directory)]
+        return [Task(run_name(run), run, origin)]
+    tasks = [
+        Task(name, load(path), origin) for name, path in _stage_directories(directory)
+    ]
     tasks.sort(key=lambda t: t.run.raw_samples[0]["mono"] if t.run.raw_samples else 0)
     return tasks
 
@@ -139,14 +145,37 @@ def timeline(directory: str, top: int, tasks: list[Task] | None = None) -> Timel
     return Timeline(frame, proc, spans, marks, delta)
 
 
-def task_table(tasks: list[Task]) -> pd.DataFrame:
-    """Return one row per task: CPU mode %, CPU seconds, peak memory, I/O bytes."""
-    rows = []
+def task_labels(tasks: list[Task]) -> list[str]:
+    """Return a distinct label per task: its name, followed by the directory it
+    was loaded from when another task has the same name ("python3 (r2)"), and
+    by a number when that is not enough either."""
+    counts: dict[str, int] = {}
     for task in tasks:
+        counts[task.name] = counts.get(task.name, 0) + 1
+    labels = [
+        f"{task.name} ({task.origin})" if counts[task.name] > 1 else task.name
+        for task in tasks
+    ]
+    seen: dict[str, int] = {}
+    unique = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        unique.append(label if seen[label] == 1 else f"{label} #{seen[label]}")
+    return unique
+
+
+def task_table(tasks: list[Task]) -> pd.DataFrame:
+    """Return one row per task: CPU mode %, CPU seconds, peak memory, I/O bytes.
+
+    The "task" column contains the labels from task_labels, which are
+    distinct, so charts keyed by them keep one bar per task.
+    """
+    rows = []
+    for task, label in zip(tasks, task_labels(tasks)):
         summary = task.run.summary
         container = summary.get("container") or {}
         modes = (summary.get("host") or {}).get("cpu_mode_percent") or {}
-        row: dict[str, object] = {"task": task.name}
+        row: dict[str, object] = {"task": label}
         for mode in catalog.CPU_MODES_PARTITION:
             row[mode] = modes.get(mode)
         for key in (

@@ -37,6 +37,9 @@ FORMATS = ("png", "svg")
 PANEL_HEIGHT = 3.0
 WIDTH = 10.0
 DPI = 100
+# Stage bounds and names are drawn above the data: above stacked areas
+# (matplotlib's default zorder 1) and lines (2).
+STAGE_ZORDER = 3
 
 
 def axis_formatter(unit: str) -> FuncFormatter:
@@ -51,9 +54,18 @@ def axis_formatter(unit: str) -> FuncFormatter:
 
 
 def _shade(ax, timeline: Timeline) -> None:
-    """Shade every other stage and draw marks as labelled vertical lines."""
+    """Shade every other stage, draw stage bounds and marks as labelled
+    vertical lines.
+
+    The bands lie under the data, where a stacked area covers them, so the
+    bounds and stage names are drawn above the data.
+    """
     for i, (name, start, end) in enumerate(timeline.spans):
         ax.axvspan(start, end, color="0.85" if i % 2 == 0 else "0.93", zorder=0)
+        for x in (start, end):
+            ax.axvline(
+                x, color="0.25", linestyle="--", linewidth=0.8, zorder=STAGE_ZORDER
+            )
         ax.annotate(
             name,
             (start, 0.0),
@@ -63,6 +75,8 @@ def _shade(ax, timeline: Timeline) -> None:
             va="bottom",
             fontsize=7,
             color="0.2",
+            zorder=STAGE_ZORDER,
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
         )
     for name, x in timeline.marks:
         ax.axvline(x, color="tab:red", linestyle=":", linewidth=1)
@@ -164,18 +178,26 @@ def draw_figure(figure: Figure, timeline: Timeline, title: str) -> plt.Figure:
     return fig
 
 
+def _label_tasks(ax, tasks: pd.DataFrame) -> None:
+    """Label the bar positions 0..n-1 with the task names."""
+    ax.set_xticks(np.arange(len(tasks)), [str(label) for label in tasks["task"]])
+    ax.tick_params(axis="x", labelrotation=20)
+
+
 def _task_bar(ax, tasks: pd.DataFrame, column: str, title: str, unit: str) -> None:
     values = pd.to_numeric(tasks[column], errors="coerce").fillna(0)
     factor = 1.0
     if unit == "bytes":
         factor, unit = byte_scale(float(values.max()))
-    ax.bar(tasks["task"], values / factor, color="tab:blue")
+    # Bars stand at positions, not at categories: matplotlib puts the bars of
+    # two equal category names on one spot.
+    ax.bar(np.arange(len(tasks)), values / factor, color="tab:blue")
     ax.set_ylim(bottom=0)
     ax.set_title(title, fontsize=10, loc="left")
     ax.set_ylabel(unit)
     if factor == 1.0:
         ax.yaxis.set_major_formatter(axis_formatter(unit))
-    ax.tick_params(axis="x", labelrotation=20)
+    _label_tasks(ax, tasks)
 
 
 def draw_tasks(tasks: pd.DataFrame, title: str) -> plt.Figure:
@@ -185,12 +207,12 @@ def draw_tasks(tasks: pd.DataFrame, title: str) -> plt.Figure:
     bottom = np.zeros(len(tasks))
     for mode in catalog.CPU_MODES_PARTITION:
         values = pd.to_numeric(tasks[mode], errors="coerce").fillna(0).to_numpy()
-        modes.bar(tasks["task"], values, bottom=bottom, label=mode)
+        modes.bar(np.arange(len(tasks)), values, bottom=bottom, label=mode)
         bottom += values
     modes.set_title("Host CPU time by mode", fontsize=10, loc="left")
     modes.yaxis.set_major_formatter(axis_formatter("percent"))
     modes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    modes.tick_params(axis="x", labelrotation=20)
+    _label_tasks(modes, tasks)
     _task_bar(axes[0, 1], tasks, "cpu_seconds", "Container CPU time", "seconds")
     _task_bar(axes[1, 0], tasks, "memory_peak_bytes", "Peak memory", "bytes")
     _task_bar(axes[1, 1], tasks, "io_read_bytes", "Bytes read", "bytes")
