@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ctprof.recording import RUN_FILES
 from see_runs import HOSTILE_ARG, delta_run, pipeline_run, scaled_run, timeseries_run
 
 from conftest import IN_CI, ctprof, read_samples
@@ -212,3 +213,29 @@ def test_html_rejects_bad_directory(tmp_path):
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "not a run directory" in proc.stderr
+
+
+def test_html_rejects_output_on_run_file(tmp_path_factory, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(timeseries_run(tmp_path_factory), run)
+    (run / "marks.jsonl").touch()
+    before = {path.name: path.read_bytes() for path in run.iterdir()}
+    for name in RUN_FILES:
+        proc = ctprof("html", str(run), "-o", str(run / name))
+        assert proc.returncode == 2, name
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1, proc.stderr
+        assert f"{run / name} is the {name} of a run directory" in lines[0]
+    after = {path.name: path.read_bytes() for path in run.iterdir()}
+    assert after == before
+    report = ctprof("report", str(run))
+    assert report.returncode == 0, report.stderr
+
+
+def test_html_process_headings_match_report(tmp_path_factory, tmp_path):
+    page = open(_report(timeseries_run(tmp_path_factory), tmp_path)).read()
+    start = page.index('<table class="sortable" id="processes">')
+    head = page[start : page.index("</thead>", start)]
+    assert '<th data-key="rchar_bytes">read (rchar)</th>' in head
+    assert '<th data-key="wchar_bytes">written (wchar)</th>' in head
+    assert "()" not in head

@@ -7,7 +7,23 @@ import os
 import click
 
 from ..errors import UsageError
+from ..recording import RUN_FILES
 from ..render.html import build_page
+from ..store import is_run_dir
+
+
+def check_output(run_dir: str, output: str) -> None:
+    """Reject an output path that is a file of a run directory: of this run,
+    of a run below it (a pipeline's stage) or of any other run."""
+    target = os.path.realpath(output)
+    name = os.path.basename(target)
+    if name not in RUN_FILES or not is_run_dir(os.path.dirname(target)):
+        return
+    raise UsageError(
+        f"output {output} is the {name} of a run directory, which the report "
+        f"would overwrite; choose another -o, e.g. "
+        f"{os.path.join(run_dir, 'report.html')}"
+    )
 
 
 @click.command()
@@ -25,8 +41,9 @@ def html(run_dir, output):
     recorded series and a sortable process table. The file embeds everything
     it needs and makes no network request.
     """
-    page = build_page(run_dir)
     output = output or os.path.join(run_dir, "report.html")
+    check_output(run_dir, output)
+    page = build_page(run_dir)
     try:
         with open(output, "w", encoding="utf-8") as f:
             f.write(page)

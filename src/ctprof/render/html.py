@@ -38,8 +38,8 @@ PROCESS_COLUMNS = (
     ("memory_peak_bytes", "peak RSS", human_bytes),
     ("read_bytes", "disk read", human_bytes),
     ("write_bytes", "disk written", human_bytes),
-    ("rchar_bytes", "read()", human_bytes),
-    ("wchar_bytes", "written()", human_bytes),
+    ("rchar_bytes", "read (rchar)", human_bytes),
+    ("wchar_bytes", "written (wchar)", human_bytes),
     ("cmdline", "command line", str),
 )
 
