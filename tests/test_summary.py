@@ -11,7 +11,8 @@ C = catalog.CONTAINER
 
 
 def _sample(seq: int, container: dict, processes=None) -> dict:
-    out = {"seq": seq, "kind": "sample", "t": 100.0 + seq, "mono": 10.0 + seq}
+    kind = "start" if seq == 0 else "sample"
+    out = {"seq": seq, "kind": kind, "t": 100.0 + seq, "mono": 10.0 + seq}
     out[C] = container
     if processes is not None:
         out["processes"] = processes
@@ -65,6 +66,18 @@ def test_user_and_system_scaled_to_exact_total():
     assert container["cpu_seconds"] == pytest.approx(3.0)
     assert container["cpu_user_seconds"] == pytest.approx(2.0)
     assert container["cpu_system_seconds"] == pytest.approx(1.0)
+
+
+def test_window_after_start_counts_from_first_sample():
+    name = "cpu_usage_seconds_total"
+    samples = [
+        _sample(0, {name: 0.0}),
+        _sample(1, {name: 2.0}),
+        _sample(2, {name: 3.0}),
+    ]
+    meta = {"target": {"counters_start_at_zero": True}}
+    assert summarize(meta, samples)["container"]["cpu_seconds"] == 3.0
+    assert summarize(meta, samples[1:])["container"]["cpu_seconds"] == 1.0
 
 
 def test_attach_peak_is_the_window_peak():

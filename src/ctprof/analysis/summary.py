@@ -255,8 +255,11 @@ def _max_of(stats: dict | None) -> float | None:
 def summarize(meta: dict, samples: list[dict]) -> dict:
     """Compute summary.json for a run (or a window of samples of it)."""
     target = meta.get("target", {})
-    container_from_zero = bool(target.get("counters_start_at_zero"))
-    network_from_zero = bool(target.get("network_counters_start_at_zero"))
+    # Counters start at zero at the run's start sample only; a window that
+    # begins later (ctprof delta --from) counts from its own first sample.
+    whole_run = bool(samples) and samples[0].get("kind") == "start"
+    container_from_zero = whole_run and bool(target.get("counters_start_at_zero"))
+    network_from_zero = whole_run and bool(target.get("network_counters_start_at_zero"))
     metrics, resets = metric_deltas(samples, container_from_zero, network_from_zero)
 
     def delta(level: str, name: str) -> float | None:
