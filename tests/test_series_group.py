@@ -81,3 +81,24 @@ def test_lag_is_measured_from_each_deadline(tmp_path):
     assert lags
     assert all(lag >= 0 for lag in lags)
     assert sampler.missed == 0 or max(lags) > 0.05
+
+
+def test_same_interval_shares_one_schedule(tmp_path):
+    first = _sampler(tmp_path / "first", 0.1)
+    second = _sampler(tmp_path / "second", 0.1)
+    group = SeriesGroup()
+    group.add(first)
+    time.sleep(0.035)
+    group.add(second)
+    time.sleep(0.65)
+    group.close()
+    first_times = [
+        s["mono"] for s in iter_samples(str(tmp_path / "first")) if "lag" in s
+    ]
+    second_times = [
+        s["mono"] for s in iter_samples(str(tmp_path / "second")) if "lag" in s
+    ]
+    assert len(second_times) >= 4
+    for t in second_times:
+        nearest = min(abs(t - u) for u in first_times)
+        assert nearest < 0.02, (t, first_times)

@@ -48,6 +48,9 @@ CONTAINERS_DIR = "containers"
 # NOTE: a container that exits before ctprof has inspected it after its start
 # event (a few ms) is missed.
 _DISCOVER_SECONDS = 0.25
+# While the start events arrive, the full listing only double-checks them.
+# Listing 100 containers four times a second cost more CPU than sampling them.
+_RELIST_SECONDS = 5.0
 
 
 class StartEvents:
@@ -80,6 +83,10 @@ class StartEvents:
                     os.write(self._write_fd, b"s")
         except Exception as exc:  # noqa: BLE001 - the listing still finds them
             log.info("the Docker event stream ended: %s", exc)
+
+    def following(self) -> bool:
+        """Return True while the event stream is read."""
+        return self._thread.is_alive()
 
     def drain(self) -> list[str]:
         """Return the ids of containers started since the last call."""
@@ -147,6 +154,7 @@ class AllContainers:
         self.started_wall = time.time()
         # One thread takes the series samples of every container.
         self.series = SeriesGroup("ctprof-containers")
+        self._listed = float("-inf")
         self.events: StartEvents | None = None
         try:
             self.events = StartEvents(client)
@@ -160,6 +168,12 @@ class AllContainers:
         if self.events is not None:
             for container_id in self.events.drain():
                 added = self._add_new(container_id) or added
+            if (
+                self.events.following()
+                and time.monotonic() - self._listed < _RELIST_SECONDS
+            ):
+                return added
+        self._listed = time.monotonic()
         try:
             running = self.client.api.containers(filters={"status": "running"})
         except Exception as exc:  # noqa: BLE001 - try again at the next listing
