@@ -251,15 +251,22 @@ class AllContainers:
             return None
         return target, pid
 
-    def wait(self, timeout: float) -> None:
-        """Sleep up to ``timeout`` s, waking early when a container exits."""
+    def wait(self, timeout: float) -> bool:
+        """Sleep up to ``timeout`` s, waking early when a container exits.
+
+        Return whether ``reap`` may find an exited container: a pidfd became
+        readable, or some container can only be checked by polling /proc.
+        """
         poller = select.poll()
         if self.events is not None:
             poller.register(self.events.fd, select.POLLIN)
+        unwatched = False
         for member in self.active():
             if member.watch.fd is not None:
                 poller.register(member.watch.fd, select.POLLIN)
-        poller.poll(int(timeout * 1000))
+            else:
+                unwatched = True
+        return bool(poller.poll(int(timeout * 1000))) or unwatched
 
     def active(self) -> list[_Member]:
         return [m for m in self.members.values() if m.entry["ended_by"] is None]
@@ -353,14 +360,15 @@ def _follow(watcher: AllContainers, host: Recording, duration: float | None) -> 
             if watcher.discover():
                 host.meta["containers"] = watcher.entries
                 host.writer.write_meta(host.meta)
-            watcher.reap()
             tick = _DISCOVER_SECONDS
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return DURATION
                 tick = min(tick, left)
-            watcher.wait(tick)
-            watcher.reap()
+            # Checking 100 containers' pidfds one by one, twice a tick, cost
+            # more than waiting on all of them in one poll.
+            if watcher.wait(tick):
+                watcher.reap()
     except KeyboardInterrupt:
         return INTERRUPTED
