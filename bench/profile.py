@@ -23,7 +23,7 @@ STEPS = (
     ("host level", "HostCollector.collect"),
     ("container level: pid list", "CgroupReader.procs"),
     ("container level: cgroup files", "CgroupReader.read"),
-    ("container level: network", "_read_once"),
+    ("container level: net/dev and metric dicts", "ContainerCollector.collect"),
     ("process level: read", "ProcessCollector._read "),
     ("process level: other", "ProcessCollector"),
     ("write: JSON", "dumps"),
