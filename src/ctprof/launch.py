@@ -18,8 +18,8 @@ from .targets.command import CgroupSetupError, CommandTarget, RunCgroup, make_pr
 
 log = logging.getLogger(__name__)
 
-# Environment variable that tells a profiled command where its run directory
-# is (``ctprof mark`` writes there).
+# Environment variable that gives a profiled command its run directory,
+# where ``ctprof mark`` writes.
 RUN_DIR_ENV = "CTPROF_RUN_DIR"
 
 FALLBACK_WARNING = (

@@ -29,7 +29,7 @@ def cpu_model(proc_root: str = "/proc") -> str | None:
 
 
 def cpu_caches(sys_root: str = SYS_ROOT) -> list[dict]:
-    """Return the caches CPU 0 sees: level, type and size as the kernel prints it."""
+    """Return CPU 0's caches: level, type and size as the kernel prints them."""
     base = os.path.join(sys_root, "devices/system/cpu/cpu0/cache")
     out: list[dict] = []
     try:

@@ -272,9 +272,9 @@ def summarize(meta: dict, samples: list[dict]) -> dict:
         entry = metrics.get(catalog.column_name(level, name))
         return None if entry is None else entry
 
-    # The kernel's peak counts from the cgroup's creation, which is the run's
-    # start only for cgroups made for the run; otherwise (attach) the peak
-    # over the window is the highest usage sampled.
+    # The kernel's peak counts from the cgroup's creation. That is the run's
+    # start only for cgroups made for the run, so otherwise (attach) the
+    # window's peak is the highest usage sampled.
     lifetime_peak = _max_of(gauge(CONTAINER, "memory_peak_bytes"))
     usage_max = _max_of(gauge(CONTAINER, "memory_usage_bytes"))
     peak = lifetime_peak if container_from_zero else None
@@ -353,8 +353,8 @@ def _io_from_main_process(container: dict, meta: dict, processes: list) -> None:
     """Fill container I/O from the command's main process when the cgroup has
     no working I/O counters.
 
-    A parent's /proc/PID/io includes the I/O of every child it waited for
-    (the kernel adds it when the child is reaped), and ctprof reads the main
+    A parent's /proc/PID/io includes the I/O of every child it waited for,
+    because the kernel adds it when the child is reaped. ctprof reads the main
     process as a zombie in the end sample, so this covers the whole tree
     except orphans that were never waited for.
     """

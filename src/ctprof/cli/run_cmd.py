@@ -12,7 +12,7 @@ from ..render.report import print_run_summary
 
 
 def common_options(func):
-    """The options shared by every recording command."""
+    """Add the options shared by every recording command."""
     func = click.option(
         "-o",
         "--output",

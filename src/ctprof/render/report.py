@@ -37,7 +37,7 @@ def print_run_summary(
 
 
 def describe_exit(meta: dict, summary: dict) -> str:
-    """Return the exit status as text; a missing one says why it is missing."""
+    """Return the exit status as text, with the reason when it is missing."""
     code = summary.get("exit_code", meta.get("exit_code"))
     if code is not None:
         return str(code)

@@ -28,7 +28,7 @@ _V2_WANTED = ("cpu", "memory", "io", "pids")
 
 
 class CgroupSetupError(Exception):
-    """The run's cgroup could not be created; the message says why."""
+    """The run's cgroup could not be created; the message gives the reason."""
 
 
 class RunCgroup:
@@ -90,7 +90,7 @@ class RunCgroup:
                     f.write(f"+{controller}")
                 self.v2_enabled.append(controller)
             except OSError as exc:
-                # EBUSY: the parent holds processes itself ("no internal
+                # EBUSY: the parent contains processes itself ("no internal
                 # processes" rule of cgroup v2), so only the core files
                 # (cpu.stat usage, pressure) are available in the child.
                 log.warning(
@@ -127,7 +127,7 @@ def remove_stale_run_cgroups(parent: str) -> list[str]:
     """Remove empty run cgroups left by a ctprof that was killed.
 
     Run cgroups are named "ctprof-<profiler pid>-..."; one whose profiler is
-    gone and which holds no process is removed. Returns the removed paths.
+    gone and which contains no process is removed. Returns the removed paths.
     """
     removed: list[str] = []
     try:
