@@ -73,3 +73,24 @@ def test_pid_io_pairs():
     assert values == {"rchar": 10, "wchar": 20, "syscr": 3, "syscw": 4, "read_bytes": 0}
     with pytest.raises(ParseError):
         procfs.parse_pid_io(b"rchar 10\n", "/proc/1/io")
+
+
+PRESSURE = b"""some avg10=0.12 avg60=0.05 avg300=0.01 total=11963881
+full avg10=0.00 avg60=0.00 avg300=0.00 total=250
+"""
+
+
+def test_pressure_totals_match_full_parse():
+    full = procfs.parse_pressure(PRESSURE, "/proc/pressure/io")
+    totals = procfs.parse_pressure_totals(PRESSURE, "/proc/pressure/io")
+    assert totals == {
+        "some.total": full["some.total"],
+        "full.total": full["full.total"],
+    }
+
+
+def test_pressure_totals_reject_unknown_line():
+    with pytest.raises(ParseError, match="unknown PSI line"):
+        procfs.parse_pressure_totals(b"most avg10=1 total=3\n", "/proc/pressure/io")
+    with pytest.raises(ParseError, match="unknown PSI line"):
+        procfs.parse_pressure_totals(b"some avg10=1\n", "/proc/pressure/io")

@@ -81,9 +81,9 @@ class HostCollector:
         "meminfo": ("meminfo", procfs.parse_meminfo),
         "vmstat": ("vmstat", procfs.parse_key_value),
         "cpuinfo": ("cpuinfo", procfs.parse_cpuinfo_mhz),
-        "pressure_cpu": ("pressure/cpu", procfs.parse_pressure),
-        "pressure_memory": ("pressure/memory", procfs.parse_pressure),
-        "pressure_io": ("pressure/io", procfs.parse_pressure),
+        "pressure_cpu": ("pressure/cpu", procfs.parse_pressure_totals),
+        "pressure_memory": ("pressure/memory", procfs.parse_pressure_totals),
+        "pressure_io": ("pressure/io", procfs.parse_pressure_totals),
     }
 
     def __init__(

@@ -16,7 +16,23 @@ from collections.abc import Collection
 from ..errors import ParseError
 from . import cgroupfs as cg
 from .fileio import FileCache
-from .procfs import parse_diskstats, parse_key_value, parse_pressure
+from .procfs import (
+    parse_diskstats,
+    parse_key_value,
+    parse_pressure_totals,
+    pick_values,
+)
+
+# The memory.stat fields a sample uses (v1 with hierarchy totals, and v2).
+_MEMORY_STAT_V1 = (
+    "total_inactive_file",
+    "total_rss",
+    "total_cache",
+    "total_swap",
+    "total_pgfault",
+    "total_pgmajfault",
+)
+_MEMORY_STAT_V2 = ("inactive_file", "anon", "file", "pgfault", "pgmajfault")
 
 log = logging.getLogger(__name__)
 
@@ -301,7 +317,9 @@ class CgroupReader:
             )
 
         stat_data = self._file("memory", "memory.stat") or b""
-        stat = parse_key_value(stat_data, self._path("memory", "memory.stat"))
+        stat = pick_values(
+            stat_data, self._path("memory", "memory.stat"), _MEMORY_STAT_V1, b" "
+        )
         usage = one("memory.usage_in_bytes")
         inactive = stat.get("total_inactive_file")
         oom_data = self._file("memory", "memory.oom_control") or b""
@@ -339,7 +357,9 @@ class CgroupReader:
             )
 
         stat_data = self._file(cg.UNIFIED, "memory.stat") or b""
-        stat = parse_key_value(stat_data, self._path(cg.UNIFIED, "memory.stat"))
+        stat = pick_values(
+            stat_data, self._path(cg.UNIFIED, "memory.stat"), _MEMORY_STAT_V2, b" "
+        )
         events_data = self._file(cg.UNIFIED, "memory.events") or b""
         events = parse_key_value(events_data, self._path(cg.UNIFIED, "memory.events"))
         usage = one("memory.current")
@@ -449,7 +469,8 @@ class CgroupReader:
                     f"{res}.pressure is missing (kernel without CONFIG_PSI, or before 4.20)",
                 )
                 continue
-            out[res] = parse_pressure(data, self._path(cg.UNIFIED, f"{res}.pressure"))
+            path = self._path(cg.UNIFIED, f"{res}.pressure")
+            out[res] = parse_pressure_totals(data, path)
         return out
 
     def procs(self) -> list[int]:

@@ -192,6 +192,27 @@ def parse_pressure(data: bytes, path: str) -> Numbers:
     return out
 
 
+def parse_pressure_totals(data: bytes, path: str) -> Numbers:
+    """Parse the "total=" µs counters of a PSI file ("some.total", "full.total").
+
+    The per-sample path: the catalog records only the totals, and skipping
+    the three averages of each line halves the parse.
+    """
+    out: Numbers = {}
+    for line in data.splitlines():
+        kind, _, rest = line.partition(b" ")
+        if not kind:
+            continue
+        at = rest.find(b"total=")
+        if kind not in (b"some", b"full") or at < 0:
+            raise ParseError(path, f"unknown PSI line {line[:60]!r}")
+        parts = rest[at + 6 :].split()
+        if not parts:
+            raise ParseError(path, f"total has no value in {line[:60]!r}")
+        out[kind.decode() + ".total"] = _num(path, parts[0])
+    return out
+
+
 _DISK_FIELDS = (
     "reads_completed",
     "reads_merged",
