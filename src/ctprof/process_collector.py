@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+from typing import Any
 
 from . import catalog
 from .collect import procfs
@@ -42,14 +43,14 @@ _START_TIME = 22 - 3
 _NUM_THREADS = 20 - 3
 
 
-def _row_plan() -> list[tuple[int, object, float | None]]:
+def _row_plan() -> list[tuple[int, Any, float | None]]:
     """Return (source, key, scale) per process metric in catalog order.
 
     For /proc/PID/stat the key is the index in split_pid_stat's tail, and the
     scale is None for text fields. For status and io the key is the field name.
     """
     sources = {"pid_stat": _STAT, "pid_status": _STATUS, "pid_io": _IO}
-    plan: list[tuple[int, object, float | None]] = []
+    plan: list[tuple[int, Any, float | None]] = []
     for m in catalog.PROCESS_METRICS:
         source = sources[m.source]
         if source == _STAT:
@@ -273,14 +274,14 @@ class ProcessCollector:
         append = row.append
         for source, key, scale in self._plan:
             if source == _STAT:
-                if key >= len(tail):  # type: ignore[operator]
+                if key >= len(tail):
                     append(None)  # field 42 (blkio delay) is from Linux 2.6.18
                 elif scale is None:
-                    append(tail[key].decode(errors="replace"))  # type: ignore[index]
+                    append(tail[key].decode(errors="replace"))
                 elif scale == 1:
-                    append(int(tail[key]))  # type: ignore[index]
+                    append(int(tail[key]))
                 else:
-                    append(scaled(int(tail[key]), scale))  # type: ignore[index]
+                    append(scaled(int(tail[key]), scale))
             else:
                 value = (status if source == _STATUS else io).get(key)
                 append(None if value is None else scaled(value, scale))  # type: ignore[arg-type]
