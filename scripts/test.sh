@@ -8,4 +8,6 @@ bash scripts/setup.sh --test
 bash scripts/dockerd.sh start
 trap 'bash scripts/dockerd.sh stop' EXIT
 export CTPROF_TEST_IMAGE="${CTPROF_TEST_IMAGE:-ctprof-busybox:latest}"
+.venv/bin/ruff check src tests bench
+.venv/bin/mypy src/ctprof --ignore-missing-imports
 .venv/bin/python -m pytest "$@"
