@@ -15,6 +15,7 @@ from conftest import ctprof, read_json, read_samples
     [
         (["run", "-l", "x", "--", "true"], "'x'"),
         (["run", "-l", "host,disk", "--", "true"], "'disk'"),
+        (["run", "-l", "vcx", "--", "true"], "invalid level 'x'"),
         (["run", "-i", "0.001", "--", "true"], "0.001"),
         (["run", "-i", "fast", "--", "true"], "'fast'"),
         (["run", "-i", "-1", "--", "true"], "'-1'"),
@@ -100,3 +101,12 @@ def test_default_directories_of_same_second_differ(tmp_path):
         proc = ctprof("run", "-q", "--", "true", cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr
     assert len(os.listdir(tmp_path / "ctprof-runs")) == 3
+
+
+@pytest.mark.parametrize("point", ["nan", "inf", "-1"])
+def test_delta_rejects_non_finite_points(point, tmp_path):
+    out = tmp_path / "run"
+    ctprof("run", "-q", "-o", str(out), "--", "true", check=True)
+    proc = ctprof("delta", str(out), "--from", point)
+    assert proc.returncode == 2
+    assert repr(point) in proc.stderr

@@ -50,12 +50,17 @@ def parse_levels(text: str | None) -> tuple[str, ...]:
     for item in items:
         if item in _LEVEL_NAMES:
             chosen.add(_LEVEL_NAMES[item])
-        elif item and all(ch in _LEVEL_LETTERS for ch in item):
+        elif all(ch in _LEVEL_LETTERS for ch in item):
             chosen.update(_LEVEL_LETTERS[ch] for ch in item)
         else:
+            bad = item
+            if len(item) <= 3 and not any(
+                name.startswith(item) for name in _LEVEL_NAMES
+            ):
+                bad = next(ch for ch in item if ch not in _LEVEL_LETTERS)
             raise UsageError(
-                f"invalid level {item!r} in --levels {text!r}; use host, container, process "
-                "or the letters v (VM/host), c, p, e.g. -l vcp"
+                f"invalid level {bad!r} in --levels {text!r}; use host, container, "
+                "process or the letters v (VM, that is host), c, p, e.g. -l vcp"
             )
     return tuple(level for level in catalog.LEVELS if level in chosen)
 

@@ -10,6 +10,7 @@ last reading in the window minus its first.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 from ..errors import UsageError
@@ -78,9 +79,9 @@ def _parse_seconds(text: str) -> float | None:
         seconds = float(text)
     except ValueError:
         return None
-    if seconds < 0:
+    if not math.isfinite(seconds) or seconds < 0:
         raise UsageError(
-            f"invalid point {text!r}: seconds since start must be 0 or more"
+            f"invalid point {text!r}: seconds since start must be 0 or more (a finite number)"
         )
     return seconds
 
