@@ -2,8 +2,9 @@
 
 Every front end (``run``, ``attach``, ``docker-run``, pipeline stages) records
 through ``Recording`` so that meta.json, samples.jsonl.gz and summary.json are
-written the same way, and so that a failure late in a run never loses what
-was already recorded.
+written the same way. Samples are on disk as they are taken, and ``finish``
+guards each of its steps, so a failure late in a run does not lose what was
+already recorded.
 """
 
 from __future__ import annotations

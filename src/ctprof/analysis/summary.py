@@ -181,8 +181,8 @@ def cpu_mode_percent(samples: list[dict]) -> dict[str, float | None]:
 def process_totals(samples: list[dict]) -> list[dict]:
     """Aggregate process rows per (pid, start time), busiest first.
 
-    A process absent from the first sample started during the window and is
-    counted from zero; one present in it is counted from that first reading.
+    A process absent from the first sample started during the window, so it
+    is counted from zero. One present in it is counted from that reading.
     """
     columns = catalog.PROCESS_COLUMNS
     index = {name: i for i, name in enumerate(columns)}
