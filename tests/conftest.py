@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import zlib
 
 import pytest
@@ -59,3 +61,20 @@ def needs_root() -> None:
 
 
 WORKLOADS = os.path.join(os.path.dirname(__file__), "workloads")
+
+
+def kill_orphans(run_dir) -> None:
+    """Kill what a killed profiler left in its run's cgroup, and remove it."""
+    dirs = read_json(run_dir / "meta.json")["target"]["cgroup_dirs"]
+    created = {key: path for key, path in dirs.items() if key != "cpuset"}
+    for path in created.values():
+        try:
+            with open(os.path.join(path, "cgroup.procs")) as f:
+                for pid in f.read().split():
+                    os.kill(int(pid), signal.SIGKILL)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    time.sleep(0.2)
+    for path in created.values():
+        if os.path.isdir(path):
+            os.rmdir(path)

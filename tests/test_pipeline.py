@@ -18,7 +18,14 @@ import yaml
 from ctprof import catalog, store
 from ctprof.marks import read_marks
 
-from conftest import WORKLOADS, ctprof, needs_root, read_json, read_samples
+from conftest import (
+    WORKLOADS,
+    ctprof,
+    kill_orphans,
+    needs_root,
+    read_json,
+    read_samples,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -537,24 +544,6 @@ def test_quiet_prints_stage_errors(tmp_path):
     assert proc.stdout == ""
 
 
-def _kill_orphans(run_dir) -> None:
-    """Kill what a killed profiler left in a stage's cgroup, and remove it."""
-    dirs = read_json(run_dir / "meta.json")["target"]["cgroup_dirs"]
-    for key, path in dirs.items():
-        if key == "cpuset":
-            continue
-        try:
-            with open(os.path.join(path, "cgroup.procs")) as f:
-                for pid in f.read().split():
-                    os.kill(int(pid), signal.SIGKILL)
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    time.sleep(0.2)
-    for key, path in dirs.items():
-        if key != "cpuset" and os.path.isdir(path):
-            os.rmdir(path)
-
-
 def test_report_after_sigkill_during_stage(tmp_path):
     needs_root()
     stages = [
@@ -576,7 +565,7 @@ def test_report_after_sigkill_during_stage(tmp_path):
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
-    _kill_orphans(stage_dir)
+    kill_orphans(stage_dir)
 
     report = ctprof("report", str(out))
     assert report.returncode == 0, report.stderr

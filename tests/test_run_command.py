@@ -16,6 +16,7 @@ from ctprof import catalog
 from conftest import (
     WORKLOADS,
     ctprof,
+    kill_orphans,
     needs_root,
     read_json,
     read_samples,
@@ -209,7 +210,7 @@ def test_sigkill_of_profiler_leaves_readable_run(tmp_path):
     time.sleep(2)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
-    _kill_orphans(run_dir)
+    kill_orphans(run_dir)
     raw = read_samples_text(run_dir)
     lines = raw.split(b"\n")
     assert len(lines) > 10
@@ -221,24 +222,6 @@ def test_sigkill_of_profiler_leaves_readable_run(tmp_path):
     assert report.returncode == 0, report.stderr
     assert "did not finish" in report.stdout
     assert "Container" in report.stdout
-
-
-def _kill_orphans(run_dir) -> None:
-    """Kill what a killed profiler left in its cgroup, and remove the cgroup."""
-    dirs = read_json(run_dir / "meta.json")["target"]["cgroup_dirs"]
-    for key, path in dirs.items():
-        if key == "cpuset":
-            continue
-        try:
-            with open(os.path.join(path, "cgroup.procs")) as f:
-                for pid in f.read().split():
-                    os.kill(int(pid), signal.SIGKILL)
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    time.sleep(0.2)
-    for key, path in dirs.items():
-        if key != "cpuset" and os.path.isdir(path):
-            os.rmdir(path)
 
 
 def test_process_level_reads_each_catalog_column(tmp_path):
