@@ -2,7 +2,7 @@
 # Start or stop a Docker engine for the tests, without iptables or a bridge
 # (containers then run with --network none), and build the local busybox
 # image the tests use. No image is pulled: it is imported from busybox-static.
-#   scripts/dockerd.sh start   # prints nothing when an engine already answers
+#   scripts/dockerd.sh start   # starts no engine when one already responds
 #   scripts/dockerd.sh stop    # stops only the engine this script started
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -11,8 +11,8 @@ which the reader drops. ``close`` ends the member with the gzip trailer
 file.
 
 When a write fails (a full disk), the file is truncated back to the end of
-the last complete line, the member is ended by hand with an empty final
-stored block and its trailer, and the next line starts a new member: gzip
+the last complete line. The member is then ended by hand with an empty final
+stored block and its trailer, and the next line starts a new member. gzip
 readers, this one included, read concatenated members as one stream.
 """
 

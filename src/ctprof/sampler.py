@@ -29,8 +29,8 @@ MIN_INTERVAL = 0.01
 
 # The series thread runs under SCHED_RR while its samples take less than this
 # share of the interval on average. Above it, the thread returns to the normal
-# policy, so slow samples can never keep a core from other work; below half
-# of it, SCHED_RR resumes.
+# policy, so that slow samples do not keep a core from other work for long.
+# Below half of this share, SCHED_RR resumes.
 REALTIME_MAX_SHARE = 0.25
 # Weight of the newest sample in that average (an exponential moving average).
 REALTIME_SMOOTHING = 0.2

@@ -33,7 +33,7 @@ with tempfile.NamedTemporaryFile(dir=os.getcwd()) as f:
     f.flush()
     os.fsync(f.fileno())
 # Keep the write phase longer than a few 0.1 s intervals, so that a window
-# between the two marks holds several samples even when the disk is fast.
+# between the two marks contains several samples even when the disk is fast.
 time.sleep(0.35)
 mark("burn")
 burn(seconds / 2)

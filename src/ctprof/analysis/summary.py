@@ -355,8 +355,8 @@ def _io_from_main_process(container: dict, meta: dict, processes: list) -> None:
 
     A parent's /proc/PID/io includes the I/O of every child it waited for,
     because the kernel adds it when the child is reaped. ctprof reads the main
-    process as a zombie in the end sample, so this covers the whole tree
-    except orphans that were never waited for.
+    process as a zombie in the end sample. That covers each descendant whose
+    chain of parents waited for it, but not orphans reparented elsewhere.
     """
     main_pid = meta.get("target", {}).get("main_pid")
     for entry in processes:

@@ -1,7 +1,7 @@
 """``ctprof plot``: figures of a run drawn with matplotlib (Agg backend, no display).
 
-Time series runs get one line per series against seconds since the first sample;
-delta-mode runs (two samples) get bars of the value over the whole run. Several
+Time series runs get one line per series against seconds since the first
+sample. Delta-mode runs (two samples) get bars of the value over the whole run. Several
 runs, or a pipeline, also get the per-task bar charts.
 """
 

@@ -1,6 +1,6 @@
 """Targets: which cgroup and which processes a run reads.
 
-A target knows nothing of sampling. It gives the sampler a CgroupReader (or
+A target does not take samples itself. It gives the sampler a CgroupReader (or
 None), the pids to read at the process level, and a pid whose network
 namespace is the target's.
 """

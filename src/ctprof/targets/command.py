@@ -1,8 +1,8 @@
 """A command started by ctprof in a fresh cgroup created for the run.
 
 On v1 and hybrid hosts the run gets one directory per mounted controller it
-reads (cpu, cpuacct, memory, blkio, pids) plus one in the v2 tree where that is
-mounted; on a v2 host it gets one child cgroup. Each directory is created below
+reads (cpu, cpuacct, memory, blkio, pids), plus one in the v2 tree where that
+is mounted. On a v2 host it gets one child cgroup. Each directory is created below
 the profiler's own cgroup in that hierarchy, so limits placed on the profiler
 still apply. The child process writes itself into every directory before it
 execs, so no instruction of the command runs uncounted.

@@ -253,9 +253,9 @@ class DockerTarget(Target):
         self.engine = engine or {}
         self.counters_start_at_zero = counters_start_at_zero
         self.proc_root = proc_root
-        # The container's cgroup parent as recorded in meta.json; its "dirs",
-        # when ctprof created it, are where the end sample reads the totals
-        # after the engine removed the container's cgroup.
+        # The container's cgroup parent as recorded in meta.json. When ctprof
+        # created it, the end sample reads the totals from its "dirs" once the
+        # engine has removed the container's cgroup.
         self.cgroup_parent = cgroup_parent
         fallback = (cgroup_parent or {}).get("dirs")
         self.reader: _LateCgroupReader = _LateCgroupReader(fallback)
