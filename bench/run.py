@@ -31,6 +31,7 @@ def _settings(quick: bool) -> dict:
             "changing_window": 6.0,
             "schedule_windows": {0.1: 5.0, 0.01: 3.0},
             "sysbench": (4000, 2),
+            "switched": {1.0: (3, 4.0), 0.1: (3, 4.0)},
             "containers": ((20, 100), 8.0, 8.0),
             "peers_window": 6.0,
         }
@@ -40,6 +41,7 @@ def _settings(quick: bool) -> dict:
         "changing_window": 20.0,
         "schedule_windows": {0.1: 25.0, 0.01: 10.0},
         "sysbench": (30000, 7),
+        "switched": {1.0: (20, 10.0), 0.1: (10, 10.0)},
         "containers": ((20, 100), 15.0, 30.0),
         "peers_window": 30.0,
     }
@@ -58,7 +60,13 @@ def run_sections(chosen: tuple[str, ...], quick: bool, original: str | None) -> 
         "schedule": lambda: {
             "schedule": overhead.schedule(settings["schedule_windows"])
         },
-        "sysbench": lambda: {"sysbench": sysbench.run(*settings["sysbench"])},
+        "sysbench": lambda: {
+            "sysbench": sysbench.run(*settings["sysbench"]),
+            "switched": [
+                sysbench.switched(interval, *shape)
+                for interval, shape in settings["switched"].items()
+            ],
+        },
         "containers": lambda: {"containers": containers.run(*settings["containers"])},
         "peers": lambda: {"peers": peers.run(settings["peers_window"], original)},
     }
@@ -92,6 +100,8 @@ def render(results: dict) -> str:
             out += ["## Schedule accuracy", "", *parts["schedule"], ""]
     if "sysbench" in results:
         out += ["## Overhead on sysbench", "", *sysbench.table(results["sysbench"]), ""]
+        out += ["### sysbench with the profiler switched on and off", ""]
+        out += [*sysbench.switched_table(results["switched"]), ""]
     if "containers" in results:
         out += ["## Many containers", "", *containers.table(results["containers"]), ""]
     if "peers" in results:

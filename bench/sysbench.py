@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
+import random
 import re
+import signal
+import statistics
 import subprocess
 import tempfile
+import threading
+import time
 
-from .measure import CTPROF, median, spread
+from .measure import CTPROF, default_sigint, median, spread, stop
+from .workload import own_cpu_seconds
 
 log = logging.getLogger(__name__)
 
@@ -92,5 +99,174 @@ def table(results: dict) -> list[str]:
             f"| {r['variant']} | {r['median_s']:.3f} s | {r['min_s']:.3f} s | "
             f"{r['max_s']:.3f} s | {r['spread_percent']:.1f} % | "
             f"{r['overhead_percent']:+.2f} % |"
+        )
+    return lines
+
+
+# The switched experiment: one long sysbench run under ``ctprof run``, with
+# the profiler stopped (SIGSTOP) and continued (SIGCONT) in alternate blocks.
+# sysbench reports its events per second every second; a second in which the
+# profiler ran is compared with the seconds around it in which it was
+# stopped, so slow changes of the machine's speed cancel out.
+
+_REPORT = re.compile(rb"^\[ *(\d+)s \].*?eps: ([0-9.]+)")
+_SETTLE_S = 1.0  # seconds after a switch that are left out
+
+
+def switched(interval: float, blocks: int, block_s: float, seed: int = 1) -> dict:
+    """Run sysbench once for ``2 * blocks + 1`` blocks of ``block_s`` seconds
+    under ``ctprof run -i interval``: off, on, off, ..., off.
+
+    Returns per-block overheads (sysbench's time per event while the
+    profiler ran, over the same in the neighbouring off blocks, minus one),
+    their median with a bootstrap 95 % interval and their mean, and
+    the profiler's CPU while it ran.
+    """
+    seconds = math.ceil((2 * blocks + 1) * block_s + 3.0)
+    workload = ["sysbench", "cpu", "--threads=2", f"--time={seconds}"]
+    with tempfile.TemporaryDirectory(prefix="ctprof-bench-") as directory:
+        run_dir = os.path.join(directory, "run")
+        argv = [*CTPROF, "run", "-q", "-i", str(interval), "-o", run_dir, "--"]
+        argv += [*workload, "--report-interval=1", "run"]
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, preexec_fn=default_sigint)
+        try:
+            reports, switches, cpu_on, on_time = _drive(proc, blocks, block_s)
+        finally:
+            _resume(proc)
+            stop(proc)
+    rows = _classify(reports, switches, blocks)
+    overheads = _block_overheads(rows, blocks)
+    low, high = _bootstrap_median(overheads, seed)
+    off = [eps for eps, block in rows if block % 2 == 0]
+    return {
+        "interval_s": interval,
+        "blocks": blocks,
+        "block_s": block_s,
+        "overheads_percent": [o * 100 for o in overheads],
+        "median_percent": median(overheads) * 100,
+        "mean_percent": statistics.fmean(overheads) * 100,
+        "ci95_percent": (low * 100, high * 100),
+        "seconds_used": len(rows),
+        "eps_off_cv_percent": statistics.pstdev(off) / statistics.fmean(off) * 100,
+        "profiler_cpu_percent_of_core": cpu_on / on_time * 100,
+        "cores": os.cpu_count(),
+    }
+
+
+def _drive(proc, blocks, block_s):
+    """Switch the profiler while sysbench runs; return sysbench's seconds as
+    (end time, events per second), the switch times, and the profiler's CPU
+    seconds and wall seconds while it was on."""
+    seconds: list[tuple[float, float]] = []
+    reader = threading.Thread(target=_read_reports, args=(proc.stdout, seconds))
+    reader.start()
+    deadline = time.monotonic() + 30
+    while not seconds:  # sysbench has started once its first second is out
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError("sysbench under ctprof run printed no report")
+        time.sleep(0.05)
+    switches = []
+    cpu_on = on_time = 0.0
+    start = time.monotonic()
+    for block in range(2 * blocks + 1):
+        now = time.monotonic()
+        if block % 2 == 0:
+            os.kill(proc.pid, signal.SIGSTOP)
+        else:
+            os.kill(proc.pid, signal.SIGCONT)
+            cpu0, t0 = own_cpu_seconds(proc.pid), now
+        switches.append(now)
+        time.sleep(max(0.0, start + (block + 1) * block_s - time.monotonic()))
+        if block % 2 == 1:
+            cpu_on += own_cpu_seconds(proc.pid) - cpu0
+            on_time += time.monotonic() - t0
+    switches.append(time.monotonic())
+    _resume(proc)
+    reader.join()
+    return seconds, switches, cpu_on, on_time
+
+
+def _read_reports(stream, seconds: list[tuple[float, float]]) -> None:
+    for line in stream:
+        match = _REPORT.match(line)
+        if match:
+            seconds.append((time.monotonic(), float(match.group(2))))
+
+
+def _resume(proc) -> None:
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGCONT)
+
+
+def _classify(seconds, switches, blocks):
+    """Return (events per second, block index) for each whole sysbench second
+    that lies inside one block, leaving out the first _SETTLE_S of a block."""
+    rows = []
+    for (t_prev, _), (t_end, eps) in zip(seconds, seconds[1:]):
+        for block in range(2 * blocks + 1):
+            if switches[block] + _SETTLE_S <= t_prev and t_end <= switches[block + 1]:
+                rows.append((eps, block))
+                break
+    return rows
+
+
+def _block_overheads(rows, blocks) -> list[float]:
+    """Time per event in each on block over that in the off blocks around it.
+
+    Medians of the seconds, so that a second in which other work on the
+    machine took a core counts as one second, not by its size.
+    """
+    by_block: dict[int, list[float]] = {}
+    for eps, block in rows:
+        by_block.setdefault(block, []).append(eps)
+    out = []
+    for block in range(1, 2 * blocks, 2):
+        on = by_block.get(block, [])
+        off = by_block.get(block - 1, []) + by_block.get(block + 1, [])
+        if on and off:
+            out.append(statistics.median(off) / statistics.median(on) - 1)
+    if not out:
+        raise RuntimeError("no block had whole sysbench seconds on both sides")
+    return out
+
+
+def _bootstrap_median(values: list[float], seed: int, rounds: int = 4000):
+    """Return a 95 % bootstrap interval of the median of ``values``."""
+    rng = random.Random(seed)
+    medians = sorted(
+        statistics.median(rng.choices(values, k=len(values))) for _ in range(rounds)
+    )
+    return medians[int(0.025 * rounds)], medians[int(0.975 * rounds) - 1]
+
+
+def switched_table(results: list[dict]) -> list[str]:
+    first = results[0]
+    lines = [
+        "One `sysbench cpu --threads=2 --time=T --report-interval=1 run` under "
+        "`ctprof run -i INTERVAL`, the profiler stopped (SIGSTOP) and continued "
+        f"(SIGCONT) in alternate blocks of {first['block_s']:g} s, starting and "
+        "ending stopped. Each second of sysbench's events-per-second report "
+        f"that lies wholly inside a block, leaving out {_SETTLE_S:g} s after "
+        "each switch, is used. Overhead of a block: time per event while the "
+        "profiler ran over that in the two stopped blocks around it, minus "
+        "one, from the medians of the blocks' seconds. The interval is a "
+        "bootstrap 95 % interval of the median over blocks. The CPU column is the profiler's while it ran; divided by "
+        "the cores, it is the overhead to expect on a workload that uses "
+        "every core.",
+        "",
+        "| interval | blocks on | seconds used | profiler CPU, % of one core "
+        "| expected | overhead: median | 95 % interval | mean "
+        "| sysbench alone, second to second |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+    ]
+    for r in results:
+        low, high = r["ci95_percent"]
+        cpu = r["profiler_cpu_percent_of_core"]
+        lines.append(
+            f"| {r['interval_s']:g} s | {r['blocks']} | {r['seconds_used']} "
+            f"| {cpu:.2f} | {cpu / r['cores']:+.2f} % "
+            f"| {r['median_percent']:+.2f} % | {low:+.2f} to {high:+.2f} % "
+            f"| {r['mean_percent']:+.2f} % "
+            f"| {r['eps_off_cv_percent']:.2f} % (CV) |"
         )
     return lines
