@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 import time
 
@@ -129,12 +130,19 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="bench: %(message)s",
     )
+    # SIGTERM unwinds like Ctrl-C, so that each section's cleanup runs: it
+    # stops the workloads and profilers it started and removes its cgroups.
+    signal.signal(signal.SIGTERM, _interrupt)
     results = run_sections(tuple(args.only), args.quick, args.original)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
     print(render(results))
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 if __name__ == "__main__":

@@ -105,9 +105,9 @@ def table(results: dict) -> list[str]:
 
 # The switched experiment: one long sysbench run under ``ctprof run``, with
 # the profiler stopped (SIGSTOP) and continued (SIGCONT) in alternate blocks.
-# sysbench reports its events per second every second; a second in which the
-# profiler ran is compared with the seconds around it in which it was
-# stopped, so slow changes of the machine's speed cancel out.
+# sysbench reports its events per second every second. A second in which the
+# profiler ran is compared with the stopped seconds around it, so slow changes
+# of the machine's speed cancel out.
 
 _REPORT = re.compile(rb"^\[ *(\d+)s \].*?eps: ([0-9.]+)")
 _SETTLE_S = 1.0  # seconds after a switch that are left out
@@ -154,9 +154,11 @@ def switched(interval: float, blocks: int, block_s: float, seed: int = 1) -> dic
 
 
 def _drive(proc, blocks, block_s):
-    """Switch the profiler while sysbench runs; return sysbench's seconds as
-    (end time, events per second), the switch times, and the profiler's CPU
-    seconds and wall seconds while it was on."""
+    """Stop and continue the profiler in blocks while sysbench runs.
+
+    Returns sysbench's seconds as (end time, events per second), the switch
+    times, and the profiler's CPU seconds and wall seconds while it ran.
+    """
     seconds: list[tuple[float, float]] = []
     reader = threading.Thread(target=_read_reports, args=(proc.stdout, seconds))
     reader.start()
@@ -165,6 +167,7 @@ def _drive(proc, blocks, block_s):
         if time.monotonic() > deadline or proc.poll() is not None:
             raise RuntimeError("sysbench under ctprof run printed no report")
         time.sleep(0.05)
+
     switches = []
     cpu_on = on_time = 0.0
     start = time.monotonic()
@@ -181,6 +184,7 @@ def _drive(proc, blocks, block_s):
             cpu_on += own_cpu_seconds(proc.pid) - cpu0
             on_time += time.monotonic() - t0
     switches.append(time.monotonic())
+
     _resume(proc)
     reader.join()
     return seconds, switches, cpu_on, on_time
@@ -211,7 +215,8 @@ def _classify(seconds, switches, blocks):
 
 
 def _block_overheads(rows, blocks) -> list[float]:
-    """Time per event in each on block over that in the off blocks around it.
+    """Return each on block's time per event over that of the off blocks
+    around it, minus one.
 
     Medians of the seconds, so that a second in which other work on the
     machine took a core counts as one second, not by its size.
