@@ -16,11 +16,18 @@ from .workload import SleepingTree
 log = logging.getLogger(__name__)
 
 LEVELS = (catalog.HOST, catalog.CONTAINER, catalog.PROCESS)
+_READERS = {
+    "native": "the C extension ctprof._procread",
+    "python": "Python (CTPROF_NATIVE=0, or ctprof._procread not built)",
+}
 
 
-def sample_costs(tree: SleepingTree, count: int, reuse: bool) -> dict[str, list]:
+def sample_costs(
+    tree: SleepingTree, count: int, reuse: bool
+) -> tuple[dict[str, list], str]:
     """Take ``count`` samples of the tree; return seconds per level, for all
-    three levels, and for the whole take() with the write."""
+    three levels, and for the whole take() with the write, and the process
+    reader that ran ("native" or "python")."""
     with tempfile.TemporaryDirectory(prefix="ctprof-bench-") as directory:
         writer = RunWriter(directory)
         sampler = Sampler(tree.target(), catalog.LEVELS, writer, 0.01)
@@ -39,7 +46,7 @@ def sample_costs(tree: SleepingTree, count: int, reuse: bool) -> dict[str, list]
         rows = len(sample["processes"])
         if rows != len(tree.pids):
             raise RuntimeError(f"expected {len(tree.pids)} process rows, got {rows}")
-    return costs
+    return costs, sampler.process.reader
 
 
 def _slope(points: list[tuple[int, float]]) -> float:
@@ -58,7 +65,7 @@ def run(sizes: tuple[int, ...], count: int) -> dict:
     for size in sizes:
         with SleepingTree(size) as tree:
             for reuse in (True, False):
-                costs = sample_costs(tree, count, reuse)
+                costs, results["process_reader"] = sample_costs(tree, count, reuse)
                 point = {"processes": size, "reuse_idle_rows": reuse}
                 for key, values in costs.items():
                     point[key] = {
@@ -100,5 +107,6 @@ def table(results: dict) -> list[str]:
         f"{results['slope_us_per_process']:.1f} µs per process with idle rows "
         f"reused, {results['slope_us_per_process_full_read']:.1f} µs per process "
         "when every process is read in full.",
+        f"Process reader: {_READERS[results['process_reader']]}.",
     ]
     return lines

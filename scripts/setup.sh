@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(stress-ng sysbench)
+# gcc and python3-dev compile the optional C extension ctprof._procread.
+packages=(stress-ng sysbench gcc python3-dev)
 if [ "${1:-}" = "--test" ]; then
     packages+=(docker.io busybox-static bwa samtools seqtk prometheus chromium sysstat)
 fi

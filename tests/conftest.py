@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -78,3 +79,19 @@ def kill_orphans(run_dir) -> None:
     for path in created.values():
         if os.path.isdir(path):
             os.rmdir(path)
+
+
+@pytest.fixture(params=["native", "python"])
+def process_reader(request, monkeypatch) -> str:
+    """Make ProcessCollectors built in the test use the C or the Python reader.
+
+    The C variant is skipped when ctprof._procread is not built, and
+    test_procread.py then fails.
+    """
+    if request.param == "native":
+        if importlib.util.find_spec("ctprof._procread") is None:
+            pytest.skip("ctprof._procread is not built")
+        monkeypatch.setenv("CTPROF_NATIVE", "1")
+    else:
+        monkeypatch.setenv("CTPROF_NATIVE", "0")
+    return request.param

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from ctprof import catalog
 from ctprof.collectors import CLOCK_TICKS, PAGE_SIZE
 from ctprof.process_collector import ProcessCollector
+
+# Every test runs with the C reader (ctprof._procread) and the Python reader.
+pytestmark = pytest.mark.usefixtures("process_reader")
 
 BOOT = 1_700_000_000
 

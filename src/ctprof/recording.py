@@ -246,6 +246,9 @@ class Recording:
                 "process_columns": list(catalog.PROCESS_COLUMNS),
             }
         )
+        if self.sampler.process is not None:
+            # "native" (ctprof._procread) or "python": which code read the rows.
+            self.meta["process_reader"] = self.sampler.process.reader
         try:
             self.meta["static"] = collect_static()
         except OSError as exc:
