@@ -98,10 +98,15 @@ def default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def stop(proc: subprocess.Popen) -> None:
-    """Stop a profiler with SIGINT (as Ctrl-C would), then kill it if needed."""
+def stop(proc: subprocess.Popen, sig: int = signal.SIGINT) -> None:
+    """Stop a profiler with ``sig``, then kill it if it has not exited in 20 s.
+
+    SIGINT is what Ctrl-C sends. ``ctprof run`` passes SIGTERM on to its
+    command in every case but SIGINT only when the command is not in the
+    terminal's foreground group, so stop it with SIGTERM.
+    """
     if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:

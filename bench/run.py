@@ -12,9 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 
 from . import containers, cost, overhead, peers, sysbench
 from .measure import machine
@@ -49,39 +51,55 @@ def _settings(quick: bool) -> dict:
 
 
 def run_sections(chosen: tuple[str, ...], quick: bool, original: str | None) -> dict:
-    """Run the chosen sections; a section that fails is logged and recorded
-    under "errors", and the others still run."""
+    """Run the chosen sections and return their results.
+
+    A step that fails is logged and recorded under "errors", and the other
+    steps still run. An interrupt (Ctrl-C, SIGTERM) ends the run after the
+    interrupted step has cleaned up. The results so far are kept, and
+    "interrupted" names the step.
+    """
     settings = _settings(quick)
-    steps = {
-        "cost": lambda: {"cost": cost.run((10, 100, 1000), settings["cost_samples"])},
-        "cpu": lambda: {
-            "cpu": overhead.profiler_cpu(settings["cpu_windows"]),
-            "storage_changing": overhead.storage_changing(settings["changing_window"]),
-        },
-        "schedule": lambda: {
-            "schedule": overhead.schedule(settings["schedule_windows"])
-        },
-        "sysbench": lambda: {
-            "sysbench": sysbench.run(*settings["sysbench"]),
-            "switched": [
+    # (section, result key, step); a failed step loses only its own result.
+    steps: list[tuple[str, str, Callable[[], object]]] = [
+        ("cost", "cost", lambda: cost.run((10, 100, 1000), settings["cost_samples"])),
+        ("cpu", "cpu", lambda: overhead.profiler_cpu(settings["cpu_windows"])),
+        (
+            "cpu",
+            "storage_changing",
+            lambda: overhead.storage_changing(settings["changing_window"]),
+        ),
+        (
+            "schedule",
+            "schedule",
+            lambda: overhead.schedule(settings["schedule_windows"]),
+        ),
+        ("sysbench", "sysbench", lambda: sysbench.run(*settings["sysbench"])),
+        (
+            "sysbench",
+            "switched",
+            lambda: [
                 sysbench.switched(interval, *shape)
                 for interval, shape in settings["switched"].items()
             ],
-        },
-        "containers": lambda: {"containers": containers.run(*settings["containers"])},
-        "peers": lambda: {"peers": peers.run(settings["peers_window"], original)},
-    }
+        ),
+        ("containers", "containers", lambda: containers.run(*settings["containers"])),
+        ("peers", "peers", lambda: peers.run(settings["peers_window"], original)),
+    ]
     results: dict = {"machine": machine(), "quick": quick, "original": original}
     results["errors"] = {}
     started = time.monotonic()
-    for name in SECTIONS:
-        if name not in chosen:
+    for section, key, step in steps:
+        if section not in chosen:
             continue
         try:
-            results.update(steps[name]())
+            results[key] = step()
+        except KeyboardInterrupt:
+            log.error("interrupted during %s: the results so far follow", key)
+            results["interrupted"] = key
+            break
         except Exception as exc:  # noqa: BLE001 - report it, run the rest
-            log.error("section %s failed: %s: %s", name, type(exc).__name__, exc)
-            results["errors"][name] = f"{type(exc).__name__}: {exc}"
+            log.error("step %s failed: %s: %s", key, type(exc).__name__, exc)
+            results["errors"][key] = f"{type(exc).__name__}: {exc}"
     results["duration_s"] = time.monotonic() - started
     return results
 
@@ -101,6 +119,7 @@ def render(results: dict) -> str:
             out += ["## Schedule accuracy", "", *parts["schedule"], ""]
     if "sysbench" in results:
         out += ["## Overhead on sysbench", "", *sysbench.table(results["sysbench"]), ""]
+    if "switched" in results:
         out += ["### sysbench with the profiler switched on and off", ""]
         out += [*sysbench.switched_table(results["switched"]), ""]
     if "containers" in results:
@@ -108,7 +127,9 @@ def render(results: dict) -> str:
     if "peers" in results:
         out += ["## Peers", "", *peers.table(results["peers"]), ""]
     for name, error in results["errors"].items():
-        out += [f"Section {name} failed: {error}", ""]
+        out += [f"Step {name} failed: {error}", ""]
+    if "interrupted" in results:
+        out += [f"Interrupted during step {results['interrupted']}.", ""]
     return "\n".join(out)
 
 
@@ -117,10 +138,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short windows (~3 min)")
     parser.add_argument(
         "--original",
+        type=_existing_file,
         metavar="PATH",
         help="the Container Profiler's script/rudataall.py, outside this repository",
     )
-    parser.add_argument("--json", metavar="FILE", help="also write raw results here")
+    parser.add_argument(
+        "--json",
+        type=argparse.FileType("w"),
+        metavar="FILE",
+        help="also write raw results here",
+    )
     parser.add_argument(
         "--only", nargs="+", choices=SECTIONS, default=SECTIONS, help="sections to run"
     )
@@ -135,10 +162,20 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     results = run_sections(tuple(args.only), args.quick, args.original)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+        with args.json:
+            json.dump(results, args.json, indent=1)
     print(render(results))
-    return 0
+    if "interrupted" in results:
+        return 130
+    return 1 if results["errors"] else 0
+
+
+def _existing_file(path: str) -> str:
+    if not os.path.isfile(path):
+        raise argparse.ArgumentTypeError(
+            f"{path!r} is not a file: give the path of a copy of rudataall.py"
+        )
+    return path
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -49,8 +49,17 @@ def one_run(events: int, interval: float | None) -> float:
                 run_dir,
                 "--",
             ] + argv
-        proc = subprocess.run(argv, capture_output=True, text=True, check=True)
-    return _total_time(proc.stdout)
+        proc = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, text=True, preexec_fn=default_sigint
+        )
+        try:
+            output, _ = proc.communicate()
+        finally:
+            # On an interrupt, ctprof run stops sysbench and removes its cgroup.
+            stop(proc, signal.SIGTERM)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited with {proc.returncode}")
+    return _total_time(output)
 
 
 def run(events: int, repeats: int) -> dict:
@@ -132,22 +141,23 @@ def switched(interval: float, blocks: int, block_s: float, seed: int = 1) -> dic
         try:
             reports, switches, cpu_on, on_time = _drive(proc, blocks, block_s)
         finally:
+            # A stopped profiler would never exit, and ctprof run passes
+            # SIGTERM on to sysbench, which would otherwise run to its end.
             _resume(proc)
-            stop(proc)
+            stop(proc, signal.SIGTERM)
     rows = _classify(reports, switches, blocks)
     overheads = _block_overheads(rows, blocks)
     low, high = _bootstrap_median(overheads, seed)
-    off = [eps for eps, block in rows if block % 2 == 0]
     return {
         "interval_s": interval,
-        "blocks": blocks,
+        "blocks": len(overheads),
         "block_s": block_s,
         "overheads_percent": [o * 100 for o in overheads],
         "median_percent": median(overheads) * 100,
         "mean_percent": statistics.fmean(overheads) * 100,
         "ci95_percent": (low * 100, high * 100),
         "seconds_used": len(rows),
-        "eps_off_cv_percent": statistics.pstdev(off) / statistics.fmean(off) * 100,
+        "eps_off_cv_percent": _within_block_cv(rows) * 100,
         "profiler_cpu_percent_of_core": cpu_on / on_time * 100,
         "cores": os.cpu_count(),
     }
@@ -160,7 +170,9 @@ def _drive(proc, blocks, block_s):
     times, and the profiler's CPU seconds and wall seconds while it ran.
     """
     seconds: list[tuple[float, float]] = []
-    reader = threading.Thread(target=_read_reports, args=(proc.stdout, seconds))
+    reader = threading.Thread(
+        target=_read_reports, args=(proc.stdout, seconds), daemon=True
+    )
     reader.start()
     deadline = time.monotonic() + 30
     while not seconds:  # sysbench has started once its first second is out
@@ -235,13 +247,47 @@ def _block_overheads(rows, blocks) -> list[float]:
     return out
 
 
-def _bootstrap_median(values: list[float], seed: int, rounds: int = 4000):
-    """Return a 95 % bootstrap interval of the median of ``values``."""
+def _bootstrap_median(
+    values: list[float], seed: int, rounds: int = 4000, run: int = 2
+) -> tuple[float, float]:
+    """Return a 95 % bootstrap interval of the median of ``values``.
+
+    Neighbouring blocks share the stopped block between them, so their
+    overheads are not independent. The resampling therefore draws runs of
+    ``run`` neighbours (a moving-block bootstrap) instead of single values.
+    """
     rng = random.Random(seed)
-    medians = sorted(
-        statistics.median(rng.choices(values, k=len(values))) for _ in range(rounds)
-    )
+    starts = range(len(values) - run + 1) if len(values) >= run else range(1)
+    medians = []
+    for _ in range(rounds):
+        sample: list[float] = []
+        while len(sample) < len(values):
+            first = rng.choice(starts)
+            sample += values[first : first + run]
+        medians.append(statistics.median(sample[: len(values)]))
+    medians.sort()
     return medians[int(0.025 * rounds)], medians[int(0.975 * rounds) - 1]
+
+
+def _within_block_cv(rows: list[tuple[float, int]]) -> float:
+    """Return the second-to-second variation of sysbench alone: the median over
+    stopped blocks of the standard deviation of their seconds over their mean.
+    """
+    by_block: dict[int, list[float]] = {}
+    for eps, block in rows:
+        if block % 2 == 0:
+            by_block.setdefault(block, []).append(eps)
+    ratios = [
+        statistics.pstdev(v) / statistics.fmean(v)
+        for v in by_block.values()
+        if len(v) > 1
+    ]
+    return statistics.median(ratios) if ratios else math.nan
+
+
+#: Fewer blocks than this give no interval: with three blocks the 95 % interval
+#: of the median is just their minimum and maximum.
+MIN_BLOCKS_FOR_INTERVAL = 8
 
 
 def switched_table(results: list[dict]) -> list[str]:
@@ -250,28 +296,37 @@ def switched_table(results: list[dict]) -> list[str]:
         "One `sysbench cpu --threads=2 --time=T --report-interval=1 run` under "
         "`ctprof run -i INTERVAL`, the profiler stopped (SIGSTOP) and continued "
         f"(SIGCONT) in alternate blocks of {first['block_s']:g} s, starting and "
-        "ending stopped. Each second of sysbench's events-per-second report "
-        f"that lies wholly inside a block, leaving out {_SETTLE_S:g} s after "
-        "each switch, is used. Overhead of a block: time per event while the "
-        "profiler ran over that in the two stopped blocks around it, minus "
-        "one, from the medians of the blocks' seconds. The interval is a "
-        "bootstrap 95 % interval of the median over blocks. The CPU column is the profiler's while it ran; divided by "
-        "the cores, it is the overhead to expect on a workload that uses "
-        "every core.",
+        "ending stopped. A second of sysbench's events-per-second report is "
+        "used when it lies wholly inside a block and starts at least "
+        f"{_SETTLE_S:g} s after the switch, so 1 to 2 s of each block are left "
+        "out. Overhead of a block: the time per event while the profiler ran "
+        "over that of the two stopped blocks around it, minus one, from the "
+        "medians of the blocks' seconds. The interval is a 95 % moving-block "
+        "bootstrap interval of the median over blocks (none with fewer than "
+        f"{MIN_BLOCKS_FOR_INTERVAL} blocks). The CPU column is the profiler's "
+        "while it ran; divided by the cores, it is the overhead to expect on "
+        "a workload that uses every core. The last column is the median, over "
+        "stopped blocks, of the standard deviation of their seconds over "
+        "their mean.",
         "",
         "| interval | blocks on | seconds used | profiler CPU, % of one core "
         "| expected | overhead: median | 95 % interval | mean "
         "| sysbench alone, second to second |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
     ]
     for r in results:
         low, high = r["ci95_percent"]
+        interval = (
+            f"{low:+.2f} to {high:+.2f} %"
+            if r["blocks"] >= MIN_BLOCKS_FOR_INTERVAL
+            else "too few blocks"
+        )
         cpu = r["profiler_cpu_percent_of_core"]
         lines.append(
             f"| {r['interval_s']:g} s | {r['blocks']} | {r['seconds_used']} "
             f"| {cpu:.2f} | {cpu / r['cores']:+.2f} % "
-            f"| {r['median_percent']:+.2f} % | {low:+.2f} to {high:+.2f} % "
+            f"| {r['median_percent']:+.2f} % | {interval} "
             f"| {r['mean_percent']:+.2f} % "
-            f"| {r['eps_off_cv_percent']:.2f} % (CV) |"
+            f"| {r['eps_off_cv_percent']:.2f} % |"
         )
     return lines

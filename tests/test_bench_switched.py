@@ -62,3 +62,13 @@ def test_bootstrap_median_interval_repeatable():
     assert low <= 0.005
     assert high >= 0.005
     assert (low, high) == sysbench._bootstrap_median(values, seed=3)
+
+
+def test_bootstrap_median_single_block():
+    assert sysbench._bootstrap_median([0.002], seed=1) == (0.002, 0.002)
+
+
+def test_within_block_cv_uses_stopped_blocks_only():
+    rows = [(100.0, 0), (102.0, 0), (50.0, 1), (150.0, 1), (99.0, 2), (101.0, 2)]
+    cv = sysbench._within_block_cv(rows)
+    assert cv == pytest.approx(0.01, rel=0.01)
