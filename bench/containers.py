@@ -32,30 +32,47 @@ def _docker(*args: str) -> str:
     raise RuntimeError(f"docker {' '.join(args[:3])} failed: {proc.stderr.strip()}")
 
 
-def start_containers(count: int, prefix: str, first: int = 0) -> list[str]:
-    """Start ``count`` idle containers (no network), named PREFIX-N from
-    N = ``first``, and return their ids."""
-    ids = []
-    for index in range(first, first + count):
-        ids.append(
-            _docker(
-                "run",
-                "-d",
-                "--network",
-                "none",
-                "--name",
-                f"{prefix}-{index}",
-                IMAGE,
-                "sleep",
-                "86400",
-            ).strip()
+def start_containers(names: list[str], count: int, prefix: str) -> None:
+    """Start ``count`` more idle containers (no network) named PREFIX-N,
+    where N continues from ``len(names)``.
+
+    Each name is appended to ``names`` before its ``docker run``, so a caller
+    that is interrupted midway can still remove every container it started.
+    """
+    for _ in range(count):
+        name = f"{prefix}-{len(names)}"
+        names.append(name)
+        _docker(
+            "run",
+            "-d",
+            "--pull",
+            "never",
+            "--network",
+            "none",
+            "--name",
+            name,
+            IMAGE,
+            "sleep",
+            "86400",
         )
-    return ids
 
 
-def remove_containers(ids: list[str]) -> None:
-    if ids:
-        subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=False)
+def remove_containers(names: list[str], prefix: str) -> None:
+    """Remove the named containers, then any other container named PREFIX-N.
+
+    A ``docker run`` that was interrupted may create its container after the
+    first pass.
+    """
+    if names:
+        subprocess.run(["docker", "rm", "-f", *names], capture_output=True, check=False)
+    left = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"name=^/?{prefix}-[0-9]+$"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    if left:
+        subprocess.run(["docker", "rm", "-f", *left], capture_output=True, check=False)
 
 
 def _recorded(run_dir: str) -> tuple[int, dict[str, float]]:
@@ -78,11 +95,11 @@ def _recorded(run_dir: str) -> tuple[int, dict[str, float]]:
 def run(counts: tuple[int, ...], warmup: float, window: float) -> dict:
     """CPU per wall second of ``attach --all -i 1`` with each count running."""
     prefix = f"ctprof-bench-{uuid.uuid4().hex[:6]}"
-    ids: list[str] = []
+    names: list[str] = []
     rows = []
     try:
         for count in counts:
-            ids += start_containers(count - len(ids), prefix, len(ids))
+            start_containers(names, count - len(names), prefix)
             running = len(_docker("ps", "-q").split())
             with tempfile.TemporaryDirectory(prefix="ctprof-bench-") as tmp:
                 run_dir = os.path.join(tmp, "run")
@@ -99,7 +116,7 @@ def run(counts: tuple[int, ...], warmup: float, window: float) -> dict:
             rows.append(row)
             log.info("attach --all %s", row)
     finally:
-        remove_containers(ids)
+        remove_containers(names, prefix)
     return {"warmup_s": warmup, "window_s": window, "rows": rows}
 
 
