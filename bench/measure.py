@@ -36,26 +36,43 @@ def spread(values: list[float]) -> float:
 
 
 def tree_cpu_seconds(pid: int) -> float:
-    """Return the CPU time of ``pid`` and its live descendants."""
+    """Return the CPU time of ``pid``, its live descendants and the children
+    they have reaped."""
+    # A live process's cutime + cstime hold the CPU of the children it reaped, so
+    # a window's difference also counts the descendants that exited within it.
+    tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
     for child in _descendants(pid):
         try:
-            total += own_cpu_seconds(child)
+            with open(f"/proc/{child}/stat", "rb") as f:
+                fields = f.read().rpartition(b")")[2].split()
+            # Fields 16 and 17 (cutime, cstime) are 0-based items 13 and 14 after ")".
+            reaped = (int(fields[13]) + int(fields[14])) / tick
+            total += own_cpu_seconds(child) + reaped
         except (FileNotFoundError, ProcessLookupError):
             continue
     return total
 
 
 def _descendants(pid: int) -> list[int]:
+    """Return ``pid`` and its live descendants.
+
+    Each thread lists the children it forked in its own ``children`` file.
+    """
     out = [pid]
     index = 0
     while index < len(out):
-        path = f"/proc/{out[index]}/task/{out[index]}/children"
+        base = f"/proc/{out[index]}/task"
         try:
-            with open(path) as f:
-                out.extend(int(c) for c in f.read().split())
+            tids = os.listdir(base)
         except OSError:
-            pass
+            tids = []
+        for tid in tids:
+            try:
+                with open(f"{base}/{tid}/children") as f:
+                    out.extend(int(c) for c in f.read().split())
+            except OSError:
+                pass
         index += 1
     return out
 
