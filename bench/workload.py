@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 
 from ctprof.collect import cgroupfs as cg
@@ -55,18 +57,76 @@ class SleepingTree:
         return CommandTarget(self.cgroup)
 
     def close(self) -> None:
+        """Kill the processes, including any not in ``procs``, and remove the
+        cgroup."""
         for proc in self.procs:
             proc.kill()
+        # A child forked by a Popen that an interrupt cut short is in the
+        # cgroup but not in ``procs``. A tree may also have forked more.
+        self._kill_members()
         for proc in self.procs:
             proc.wait()
         self.procs = []
-        self.cgroup.remove()
+        # remove() moves out a child that joined the cgroup after the last
+        # read, and returns its pid, so kill each pid it returns.
+        for pid in self.cgroup.remove():
+            _kill_and_reap(pid)
+
+    def _members(self) -> set[int]:
+        """Return the pids listed in any of the cgroup's directories."""
+        pids: set[int] = set()
+        for path in self.cgroup.procs_files():
+            try:
+                with open(path, "rb") as f:
+                    pids.update(cg.parse_int_list(f.read(), path))
+            except FileNotFoundError:
+                continue
+        return pids
+
+    def _kill_members(self) -> None:
+        """Kill every process in the cgroup, repeating while any is listed,
+        because a shell may fork between the read and the kill."""
+        ours = {proc.pid for proc in self.procs}
+        for _ in range(100):
+            members = self._members()
+            if not members:
+                return
+            for pid in members - ours:
+                _kill_and_reap(pid)
+            for pid in members & ours:
+                _kill(pid)
+            time.sleep(0.01)
+        log.warning(
+            "processes %s still in cgroup %s after SIGKILL",
+            sorted(members),
+            self.directory,
+        )
 
     def __enter__(self) -> SleepingTree:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _kill(pid: int) -> bool:
+    """Send SIGKILL to ``pid`` and return whether it existed."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _kill_and_reap(pid: int) -> None:
+    """Kill ``pid`` and, if it is a child of this process that no Popen
+    records, wait for it so that no zombie is left."""
+    if not _kill(pid):
+        return
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
 
 
 def own_cpu_seconds(pid: int | None = None) -> float:
