@@ -24,7 +24,7 @@ STEPS = (
     ("container level: pid list", "CgroupReader.procs"),
     ("container level: cgroup files", "CgroupReader.read"),
     ("container level: net/dev and metric dicts", "ContainerCollector.collect"),
-    ("process level: read", "ProcessCollector._read "),
+    ("process level: read", "ProcessCollector._read_"),
     ("process level: other", "ProcessCollector"),
     ("write: JSON", "dumps"),
     ("write: gzip and write()", "GzipLineWriter.write"),
@@ -33,10 +33,10 @@ STEPS = (
 _IDLE = ("Condition.wait", "Event.wait", "wait (threading")
 
 
-def record(seconds: float, rate: int = 1000) -> str:
-    """Record py-spy raw stacks of ctprof attach on 70 sleeping processes."""
+def record(seconds: float, out: str, rate: int = 1000) -> None:
+    """Record py-spy raw stacks of ctprof attach on 70 sleeping processes into
+    the file ``out``."""
     spy = os.path.join(os.path.dirname(sys.executable), "py-spy")
-    out = tempfile.mktemp(prefix="ctprof-spy-", suffix=".txt")
     with SleepingTree(70) as tree, tempfile.TemporaryDirectory() as tmp:
         argv = [*CTPROF, "attach", str(tree.pids[0]), "-q", "-i", "0.01"]
         run_dir = os.path.join(tmp, "run")
@@ -51,7 +51,6 @@ def record(seconds: float, rate: int = 1000) -> str:
             )
         finally:
             stop(proc)
-    return out
 
 
 def shares(path: str) -> tuple[int, dict[str, float]]:
@@ -81,8 +80,11 @@ def shares(path: str) -> tuple[int, dict[str, float]]:
 
 def main() -> int:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 10.0
-    path = record(seconds)
-    total, result = shares(path)
+    # Nothing reads the stacks after shares(), so their directory is removed.
+    with tempfile.TemporaryDirectory(prefix="ctprof-spy-") as tmp:
+        path = os.path.join(tmp, "stacks.txt")
+        record(seconds, path)
+        total, result = shares(path)
     print(f"py-spy stacks of the busy sampler thread: {total}\n")
     print("| step | share of the sampler's busy time |")
     print("| --- | ---: |")
