@@ -83,7 +83,9 @@ def run(sizes: tuple[int, ...], count: int) -> dict:
                 for reuse in (True, False):
                     costs = sample_costs(tree, count, reuse, reader)
                     if costs is None:
-                        log.warning("process reader %s is not available: skipped", reader)
+                        log.warning(
+                            "process reader %s is not available: skipped", reader
+                        )
                         continue
                     point = {
                         "processes": size,

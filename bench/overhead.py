@@ -147,8 +147,8 @@ def schedule(windows: dict[float, float]) -> dict:
     return out
 
 
-def tables(cpu: dict, changing: dict, sched: dict) -> dict[str, list[str]]:
-    cpu_lines = [
+def cpu_table(cpu: dict) -> list[str]:
+    lines = [
         f"`ctprof attach PID -i INTERVAL` on a cgroup of {cpu['processes']} "
         "sleeping processes, all three levels; CPU time of the profiler "
         "(every thread, from /proc/PID/task/*/schedstat) over the window, "
@@ -158,12 +158,23 @@ def tables(cpu: dict, changing: dict, sched: dict) -> dict[str, list[str]]:
         "| ---: | ---: | ---: | ---: |",
     ]
     for r in cpu["intervals"]:
-        cpu_lines.append(
+        lines.append(
             f"| {r['interval_s']} s | {r['window_s']:.0f} s | {r['samples']} "
             f"| {r['cpu_percent_of_core']:.3f} |"
         )
-    one_s = next(r for r in cpu["intervals"] if r["interval_s"] == 1.0)
-    storage_lines = [
+    return lines
+
+
+def storage_table(cpu: dict | None, changing: dict | None) -> list[str]:
+    """Return the storage table from the 1 s run of profiler_cpu and from
+    storage_changing, with the rows of those that ran."""
+    runs = []
+    if cpu is not None:
+        one_s = [r for r in cpu["intervals"] if r["interval_s"] == 1.0]
+        runs += [("70 sleeping", r) for r in one_s]
+    if changing is not None:
+        runs.append(("70 waking every 50 ms", {**changing, "interval_s": 1.0}))
+    lines = [
         "The series samples taken in a window after a 3 s warm-up, so not the "
         "start sample, which also describes every process. Bytes on disk: what "
         "each sample's line added to samples.jsonl.gz, from replaying its "
@@ -173,16 +184,17 @@ def tables(cpu: dict, changing: dict, sched: dict) -> dict[str, list[str]]:
         "sample | 1 h at 1 s, on disk |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for label, r in (
-        ("70 sleeping", one_s),
-        ("70 waking every 50 ms", {**changing, "interval_s": 1.0}),
-    ):
-        storage_lines.append(
+    for label, r in runs:
+        lines.append(
             f"| {label} | {r['interval_s']} s | {r['samples']} | "
             f"{r['json_bytes_per_sample']:.0f} | {r['bytes_per_sample']:.0f} | "
             f"{r['bytes_per_sample'] * 3600 / 1e6:.2f} MB |"
         )
-    sched_lines = [
+    return lines
+
+
+def schedule_table(sched: dict) -> list[str]:
+    lines = [
         "A Python busy loop keeps the other core busy. Lags of the series samples "
         "taken in the window after a 2 s warm-up. Missed deadlines: the whole "
         "run's, warm-up included.",
@@ -191,11 +203,19 @@ def tables(cpu: dict, changing: dict, sched: dict) -> dict[str, list[str]]:
         "| ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in sched["intervals"]:
-        sched_lines.append(
+        lines.append(
             f"| {r['interval_s']} s | {r['samples']} | {r['p50_ms']:.2f} ms | "
             f"{r['p99_ms']:.2f} ms | {r['max_ms']:.2f} ms | {r['missed_deadlines']} |"
         )
-    return {"cpu": cpu_lines, "storage": storage_lines, "schedule": sched_lines}
+    return lines
 
 
-__all__ = ["profiler_cpu", "storage_changing", "schedule", "tables", "stop"]
+__all__ = [
+    "profiler_cpu",
+    "storage_changing",
+    "schedule",
+    "cpu_table",
+    "storage_table",
+    "schedule_table",
+    "stop",
+]

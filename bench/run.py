@@ -93,6 +93,8 @@ def run_sections(chosen: tuple[str, ...], quick: bool, original: str | None) -> 
             continue
         try:
             results[key] = step()
+            if key == "peers" and "original_error" in results[key]:
+                results["errors"]["peers: original"] = results[key]["original_error"]
         except KeyboardInterrupt:
             log.error("interrupted during %s: the results so far follow", key)
             results["interrupted"] = key
@@ -111,12 +113,15 @@ def render(results: dict) -> str:
     if "cost" in results:
         out += ["## Sample cost", "", *cost.table(results["cost"]), ""]
     if "cpu" in results:
-        sched = results.get("schedule", {"intervals": []})
-        parts = overhead.tables(results["cpu"], results["storage_changing"], sched)
-        out += ["## Profiler CPU", "", *parts["cpu"], ""]
-        out += ["## Storage", "", *parts["storage"], ""]
-        if sched["intervals"]:
-            out += ["## Schedule accuracy", "", *parts["schedule"], ""]
+        out += ["## Profiler CPU", "", *overhead.cpu_table(results["cpu"]), ""]
+    if "cpu" in results or "storage_changing" in results:
+        storage = overhead.storage_table(
+            results.get("cpu"), results.get("storage_changing")
+        )
+        out += ["## Storage", "", *storage, ""]
+    if "schedule" in results:
+        sched = overhead.schedule_table(results["schedule"])
+        out += ["## Schedule accuracy", "", *sched, ""]
     if "sysbench" in results:
         out += ["## Overhead on sysbench", "", *sysbench.table(results["sysbench"]), ""]
     if "switched" in results:
