@@ -8,6 +8,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 from .workload import own_cpu_seconds
@@ -86,27 +87,31 @@ def cpu_per_wall_second(
     The warm-up leaves out interpreter start-up and the first sample, which a
     profiler left running pays once.
     """
-    proc = subprocess.Popen(
-        argv,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        preexec_fn=default_sigint,
-        **kwargs,
-    )
-    try:
-        time.sleep(warmup)
-        measure = tree_cpu_seconds if children else own_cpu_seconds
-        cpu0, t0 = measure(proc.pid), time.monotonic()
-        time.sleep(window)
-        cpu1, t1 = measure(proc.pid), time.monotonic()
-        if proc.poll() is not None:
-            raise RuntimeError(
-                f"{argv[:4]} exited early ({proc.returncode}): "
-                f"{proc.stderr.read().decode(errors='replace')[-500:]}"
-            )
-        return (cpu1 - cpu0) / (t1 - t0)
-    finally:
-        stop(proc)
+    # stderr goes to a file, not a pipe: a tool that writes much to stderr
+    # would block on a full pipe that nobody reads during the window.
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(
+            argv,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            preexec_fn=default_sigint,
+            **kwargs,
+        )
+        try:
+            time.sleep(warmup)
+            measure = tree_cpu_seconds if children else own_cpu_seconds
+            cpu0, t0 = measure(proc.pid), time.monotonic()
+            time.sleep(window)
+            cpu1, t1 = measure(proc.pid), time.monotonic()
+            if proc.poll() is not None:
+                errors.seek(0)
+                raise RuntimeError(
+                    f"{argv[:4]} exited early ({proc.returncode}): "
+                    f"{errors.read().decode(errors='replace')[-500:]}"
+                )
+            return (cpu1 - cpu0) / (t1 - t0)
+        finally:
+            stop(proc)
 
 
 def default_sigint() -> None:
