@@ -69,6 +69,29 @@ def label_args(token: str) -> list[str]:
     return ["--label", f"{LABEL}={token}", "--network", "none"]
 
 
+def docker_run_args(
+    run_dir,
+    token: str,
+    command: list[str],
+    *,
+    profiler: tuple[str, ...] = ("-q",),
+    docker: tuple[str, ...] = ("--rm",),
+) -> list[str]:
+    """Return the arguments of ``ctprof docker-run`` for a labelled container
+    of IMAGE without network, recording to ``run_dir``."""
+    return [
+        "docker-run",
+        *profiler,
+        "-o",
+        str(run_dir),
+        "--",
+        *docker,
+        *label_args(token),
+        IMAGE,
+        *command,
+    ]
+
+
 # -- reference readers ----------------------------------------------------
 
 

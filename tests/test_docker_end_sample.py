@@ -14,7 +14,7 @@ import time
 import pytest
 
 import dockertest
-from dockertest import label_args
+from dockertest import docker_run_args
 
 from conftest import ctprof, read_json
 
@@ -69,17 +69,7 @@ def test_delta_cpu_under_load_matches_shell(engine, loaded_host, tmp_path):
     for index in range(RUNS):
         run_dir = tmp_path / f"run{index}"
         proc = ctprof(
-            "docker-run",
-            "-q",
-            "-o",
-            str(run_dir),
-            "--",
-            "--rm",
-            *label_args(token),
-            dockertest.IMAGE,
-            "sh",
-            "-c",
-            BURN_AND_REPORT,
+            *docker_run_args(run_dir, token, ["sh", "-c", BURN_AND_REPORT]),
         )
         assert proc.returncode == 0, proc.stderr
         meta = read_json(run_dir / "meta.json")
@@ -112,14 +102,7 @@ def test_parent_removed_without_rm(engine, tmp_path):
     client, token = engine
     run_dir = tmp_path / "run"
     proc = ctprof(
-        "docker-run",
-        "-q",
-        "-o",
-        str(run_dir),
-        "--",
-        *label_args(token),
-        dockertest.IMAGE,
-        "true",
+        *docker_run_args(run_dir, token, ["true"], docker=()),
     )
     assert proc.returncode == 0, proc.stderr
 
@@ -145,19 +128,12 @@ def test_user_cgroup_parent_respected(engine, tmp_path):
     run_dir = tmp_path / "run"
     try:
         proc = ctprof(
-            "docker-run",
-            "-q",
-            "-o",
-            str(run_dir),
-            "--",
-            "--rm",
-            "--cgroup-parent",
-            user_parent,
-            *label_args(token),
-            dockertest.IMAGE,
-            "sh",
-            "-c",
-            "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done",
+            *docker_run_args(
+                run_dir,
+                token,
+                ["sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"],
+                docker=("--rm", "--cgroup-parent", user_parent),
+            ),
         )
         assert proc.returncode == 0, proc.stderr
         target = read_json(run_dir / "meta.json")["target"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import dockertest
-from dockertest import BURN, cpu_stat, label_args
+from dockertest import BURN, cpu_stat, docker_run_args
 
 from conftest import ctprof, read_json, read_samples
 
@@ -37,18 +37,13 @@ def test_memory_limit_oom_kill_counted(engine, tmp_path):
     # busybox tail keeps the current line in memory, and /dev/zero never ends
     # one, so tail grows until the kernel's OOM killer ends it.
     proc = ctprof(
-        "docker-run",
-        "-i",
-        "0.1",
-        "-o",
-        str(run_dir),
-        "--",
-        *label_args(token),
-        "--memory",
-        "64m",
-        dockertest.IMAGE,
-        "tail",
-        "/dev/zero",
+        *docker_run_args(
+            run_dir,
+            token,
+            ["tail", "/dev/zero"],
+            profiler=("-i", "0.1"),
+            docker=("--memory", "64m"),
+        ),
     )
     assert proc.returncode == 137, proc.stderr
     _complete(run_dir)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import dockertest
-from dockertest import label_args
+from dockertest import docker_run_args
 
 from conftest import ctprof, read_json, read_samples
 
@@ -30,18 +30,13 @@ def test_short_container_complete_run_and_rm(engine, tmp_path):
     client, token = engine
     run_dir = tmp_path / "run"
     proc = ctprof(
-        "docker-run",
-        "-o",
-        str(run_dir),
-        "--",
-        "--rm",
-        "--name",
-        f"ctprof-{token}",
-        *label_args(token),
-        dockertest.IMAGE,
-        "sh",
-        "-c",
-        "exit 3",
+        *docker_run_args(
+            run_dir,
+            token,
+            ["sh", "-c", "exit 3"],
+            profiler=(),
+            docker=("--rm", "--name", f"ctprof-{token}"),
+        ),
     )
     assert proc.returncode == 3, proc.stderr
 
@@ -70,20 +65,17 @@ def test_container_keeps_exit_status_without_rm(engine, tmp_path):
     client, token = engine
     run_dir = tmp_path / "run"
     proc = ctprof(
-        "docker-run",
-        "-q",
-        "-i",
-        "0.05",
-        "-o",
-        str(run_dir),
-        "--",
-        *label_args(token),
-        "-e",
-        "CODE=42",
-        dockertest.IMAGE,
-        "sh",
-        "-c",
-        'echo "out $CODE"; echo "err $CODE" >&2; sleep 0.3; exit $CODE',
+        *docker_run_args(
+            run_dir,
+            token,
+            [
+                "sh",
+                "-c",
+                'echo "out $CODE"; echo "err $CODE" >&2; sleep 0.3; exit $CODE',
+            ],
+            profiler=("-q", "-i", "0.05"),
+            docker=("-e", "CODE=42"),
+        ),
     )
     assert proc.returncode == 42, proc.stderr
     assert "out 42" in proc.stdout
@@ -99,17 +91,7 @@ def test_loopback_bytes_in_network_none_container(engine, tmp_path):
     client, token = engine
     run_dir = tmp_path / "run"
     proc = ctprof(
-        "docker-run",
-        "-q",
-        "-o",
-        str(run_dir),
-        "--",
-        "--rm",
-        *label_args(token),
-        dockertest.IMAGE,
-        "sh",
-        "-c",
-        SERVE_AND_FETCH,
+        *docker_run_args(run_dir, token, ["sh", "-c", SERVE_AND_FETCH]),
     )
     assert proc.returncode == 0, proc.stderr
 
@@ -144,15 +126,7 @@ def test_missing_command_exits_127(engine, tmp_path):
     client, token = engine
     run_dir = tmp_path / "run"
     proc = ctprof(
-        "docker-run",
-        "-q",
-        "-o",
-        str(run_dir),
-        "--",
-        "--rm",
-        *label_args(token),
-        dockertest.IMAGE,
-        "no-such-command",
+        *docker_run_args(run_dir, token, ["no-such-command"]),
     )
     assert proc.returncode == 127, proc.stderr
     assert "no-such-command" in proc.stderr
