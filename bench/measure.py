@@ -87,8 +87,8 @@ def cpu_per_wall_second(
     The warm-up leaves out interpreter start-up and the first sample, which a
     profiler left running pays once.
     """
-    # stderr goes to a file, not a pipe: a tool that writes much to stderr
-    # would block on a full pipe that nobody reads during the window.
+    # stderr goes to a file, not a pipe, because a tool that writes much to
+    # stderr would block on a full pipe that is not read during the window.
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(
             argv,

@@ -230,8 +230,8 @@ def _block_overheads(rows, blocks) -> list[float]:
     """Return each on block's time per event over that of the off blocks
     around it, minus one.
 
-    Medians of the seconds, so that a second in which other work on the
-    machine took a core counts as one second, not by its size.
+    Each side is the median of its seconds, so that a second in which other
+    work on the machine took a core counts as one second, not by its size.
     """
     by_block: dict[int, list[float]] = {}
     for eps, block in rows:

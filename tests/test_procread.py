@@ -272,8 +272,9 @@ NOBODY = 65534
 
 
 def _rows_after_io_denied() -> dict:
-    """Run as user nobody: read a process of nobody before and after it turns
-    non-dumpable, which makes its open /proc/PID/io fail with EACCES."""
+    """Read, as the unprivileged user `nobody`, a process of that user before
+    and after it turns non-dumpable, which makes its open /proc/PID/io fail
+    with EACCES."""
     os.setgroups([])
     os.setgid(NOBODY)
     os.setuid(NOBODY)

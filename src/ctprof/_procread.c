@@ -232,7 +232,7 @@ parse_int(const char *token, Py_ssize_t size, number *out)
     return 0;
 }
 
-/* Parse a number of status or io; an invalid token raises ParseError with
+/* Parse a number of status or io. An invalid token raises ParseError with
  * _num's message. */
 static int
 parse_field_int(Reader *self, PyObject *base, const char *suffix,
@@ -938,18 +938,18 @@ key_index(field_key *keys, Py_ssize_t *count, PyObject *name)
 static int
 classify_scale(plan_item *item, PyObject *scale)
 {
-    int overflow = 0, is_one;
-    PyObject *one = PyLong_FromLong(1);
+    int overflow = 0, is_unit;
+    PyObject *unit = PyLong_FromLong(1);
 
-    if (one == NULL) {
+    if (unit == NULL) {
         return -1;
     }
-    is_one = PyObject_RichCompareBool(scale, one, Py_EQ);
-    Py_DECREF(one);
-    if (is_one < 0) {
+    is_unit = PyObject_RichCompareBool(scale, unit, Py_EQ);
+    Py_DECREF(unit);
+    if (is_unit < 0) {
         return -1;
     }
-    if (is_one) {
+    if (is_unit) {
         item->kind = SCALE_IDENTITY;
     }
     else if (PyLong_Check(scale)) {
